@@ -1,0 +1,118 @@
+"""The backend switch: NumPy by default, CuPy on request with errors a user can act on."""
+
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import tinyseg
+from tinyseg import backend
+
+PACKAGE = pathlib.Path(tinyseg.__file__).parent
+
+
+def _has_gpu() -> bool:
+    try:
+        backend.use("cupy")
+    except backend.BackendError:
+        return False
+    finally:
+        backend.use("numpy")
+    return True
+
+
+def test_numpy_is_the_default_when_the_variable_is_unset():
+    env = {k: v for k, v in os.environ.items() if k != "TINYSEG_BACKEND"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import tinyseg; x = tinyseg.tensor([1.0]); print(tinyseg.backend.name(), type(x.data).__module__)"],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout.split()
+    assert out == ["numpy", "numpy"]
+
+
+def test_environment_variable_selects_the_backend_at_import():
+    env = dict(os.environ, TINYSEG_BACKEND="bogus")
+    res = subprocess.run([sys.executable, "-c", "import tinyseg"], capture_output=True, text=True, env=env)
+    assert res.returncode != 0 and "unknown backend 'bogus'" in res.stderr
+
+
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(ValueError, match="numpy, cupy"):
+        backend.use("jax")
+
+
+def test_missing_cupy_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` raise ImportError
+    with pytest.raises(backend.BackendError, match=r"not installed.*tinyseg\[gpu-cuda12\]"):
+        backend.use("cupy")
+    assert backend.name() == "numpy"  # a failed switch leaves the backend alone
+
+
+def test_cupy_without_a_gpu_says_so(monkeypatch):
+    def no_device():
+        raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(backend.BackendError, match="installed but found no usable CUDA GPU.*nvidia-smi"):
+        backend.use("cupy")
+    fake.cuda.runtime.getDeviceCount = lambda: 0
+    with pytest.raises(backend.BackendError, match="no CUDA GPU"):
+        backend.use("cupy")
+
+
+def test_clear_error_from_a_subprocess_without_gpu():
+    if _has_gpu():
+        pytest.skip("this machine has a GPU: the no-GPU error cannot be shown here")
+    res = subprocess.run([sys.executable, "-c", "import tinyseg; tinyseg.backend.use('cupy')"],
+                         capture_output=True, text=True)
+    assert res.returncode != 0
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("tinyseg.backend.BackendError: ") and ("install" in last or "GPU" in last)
+
+
+def test_op_modules_never_import_numpy_directly():
+    """Ops use the backend's namespace so that CuPy can run them: no `import numpy` in op code."""
+    op_files = [PACKAGE / "tensor.py", *sorted((PACKAGE / "functional").glob("*.py"))]
+    assert len(op_files) > 2
+    for path in op_files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n == "numpy" or n.startswith("numpy.") for n in names), f"{path.name} imports numpy"
+
+
+def test_to_numpy_and_to_device_round_trip():
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    d = backend.to_device(x)
+    np.testing.assert_array_equal(backend.to_numpy(d), x)
+    np.testing.assert_array_equal(backend.to_numpy(tinyseg.tensor(x)), x)
+    assert backend.to_device([1, 2], dtype=np.float32).dtype == np.float32
+
+
+def test_scatter_add_adds_repeated_indices():
+    target = np.zeros(3)
+    backend.scatter_add(target, np.array([0, 0, 2]), np.array([1.0, 2.0, 5.0]))
+    np.testing.assert_array_equal(target, [3.0, 0.0, 5.0])
+
+
+@pytest.mark.gpu
+def test_cupy_backend_runs_the_engine():
+    if not _has_gpu():
+        pytest.skip("needs CuPy with a CUDA GPU (pip install 'tinyseg[gpu-cuda12]')")
+    backend.use("cupy")
+    x = tinyseg.tensor(np.ones((2, 2)), requires_grad=True)
+    (x * x).sum().backward()
+    assert backend.is_cupy_array(x.grad)
+    np.testing.assert_array_equal(backend.to_numpy(x.grad), 2 * np.ones((2, 2)))

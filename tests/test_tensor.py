@@ -1,0 +1,106 @@
+"""The autograd engine: accumulation, order, broadcasting, dtypes, no_grad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyseg
+from tinyseg.tensor import _sum_to_shape
+
+
+def test_value_used_twice_accumulates_both_gradients():
+    a = tinyseg.tensor([2.0, -1.0], requires_grad=True)
+    (a + a).sum().backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 2.0])
+    b = tinyseg.tensor([3.0], requires_grad=True)
+    c = b * b  # b feeds one op through both operands
+    d = c * b + c
+    d.backward(np.ones(1, dtype=np.float32))
+    np.testing.assert_allclose(b.grad, [3 * 9 + 2 * 3])  # d = b^3 + b^2
+
+
+def test_diamond_graph_visits_shared_node_once():
+    x = tinyseg.tensor([1.5], requires_grad=True)
+    y = x.exp()
+    z = y * 2.0 + y * 3.0  # y used by two branches
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad, [5 * np.exp(1.5)], rtol=1e-6)
+
+
+def test_5000_op_chain_does_not_hit_the_recursion_limit():
+    x = tinyseg.tensor(np.array([1.0]), requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001 + 0.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0001 ** 5000], rtol=1e-9)
+
+
+def test_broadcast_gradient_is_summed_back_to_the_input_shape():
+    w = tinyseg.tensor(np.ones((1, 3)), requires_grad=True)
+    x = tinyseg.tensor(np.arange(6.0).reshape(2, 3))
+    (x * w).sum().backward()
+    assert w.grad.shape == (1, 3)
+    np.testing.assert_array_equal(w.grad, [[3.0, 5.0, 7.0]])
+
+
+def test_sum_to_shape_handles_added_and_stretched_axes():
+    g = np.ones((4, 2, 3))
+    assert _sum_to_shape(g, (2, 1)).shape == (2, 1)
+    np.testing.assert_array_equal(_sum_to_shape(g, (3,)), [8.0, 8.0, 8.0])
+    np.testing.assert_array_equal(_sum_to_shape(g, ()), 24.0)
+
+
+def test_defaults_are_float32_and_float64_is_kept():
+    assert tinyseg.tensor([1.0, 2.0]).dtype == np.float32
+    assert tinyseg.tensor(3.5).dtype == np.float32
+    assert tinyseg.tensor([1, 2]).dtype.kind == "i"
+    assert tinyseg.tensor(np.zeros(2)).dtype == np.float64
+    x = tinyseg.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    assert (x * 2.5 + 1).dtype == np.float32  # Python scalars do not promote
+
+
+def test_no_grad_records_nothing_and_detach_cuts_the_graph():
+    x = tinyseg.tensor([1.0], requires_grad=True)
+    with tinyseg.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad
+    assert tinyseg.is_grad_enabled()
+    z = (x * 2.0).detach() * x
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0])  # only the undetached factor
+
+
+def test_grad_accumulates_across_backward_calls():
+    x = tinyseg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3.0).sum().backward()
+    (x * 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_backward_errors_are_clear():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tinyseg.tensor([1.0]).backward()
+    x = tinyseg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"one-element.*\(2,\)"):
+        (x * 2.0).backward()
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2,\)"):
+        (x * 2.0).backward(np.ones(3))
+
+
+def test_tensor_facts():
+    x = tinyseg.tensor(np.zeros((2, 3)), requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert isinstance(x.numpy(), np.ndarray)
+    assert tinyseg.tensor([[4.0]]).item() == 4.0
+    assert "requires_grad=True" in repr(x)
+    np.testing.assert_array_equal(tinyseg.tensor([[1.0, 5.0, 2.0]]).argmax(axis=1).numpy(), [1])
+
+
+def test_numpy_array_on_the_left_of_an_operator_gives_a_tensor():
+    x = tinyseg.tensor(np.ones(2), requires_grad=True)
+    y = np.full(2, 3.0) * x
+    assert isinstance(y, tinyseg.Tensor)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])

@@ -1,0 +1,153 @@
+"""Which array library runs the ops: NumPy (default) or CuPy.
+
+Op code never imports numpy itself. It asks this module for the array
+namespace (``xp``) of the arrays it is given, or of the active backend when it
+creates new ones. Everything that differs between NumPy and CuPy (moving
+arrays, scatter with repeated indices, synchronisation) lives here.
+
+    >>> import tinyseg
+    >>> tinyseg.backend.use("numpy")     # or "cupy", or TINYSEG_BACKEND=cupy
+    >>> xp = tinyseg.backend.get_xp()
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BackendError",
+    "use",
+    "name",
+    "get_xp",
+    "xp_of",
+    "to_numpy",
+    "to_device",
+    "scatter_add",
+    "synchronize",
+    "is_cupy_array",
+    "is_array",
+]
+
+BACKENDS = ("numpy", "cupy")
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot run on this machine (the message says why)."""
+
+
+_state: dict[str, Any] = {"name": "numpy", "xp": np}
+
+
+def _load_cupy() -> ModuleType:
+    """Import CuPy and check that it sees a usable GPU, with errors a user can act on."""
+    try:
+        import cupy  # noqa: PLC0415 (optional dependency, imported on demand)
+    except ImportError as exc:
+        raise BackendError(
+            "The 'cupy' backend needs CuPy, which is not installed. Install the build that "
+            "matches your CUDA toolkit: pip install 'tinyseg[gpu-cuda12]' (CUDA 12) or "
+            "pip install 'tinyseg[gpu-cuda13]' (CUDA 13)."
+            f" (import error: {exc})"
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing, broken, or no device
+        raise BackendError(
+            "CuPy is installed but found no usable CUDA GPU "
+            f"({type(exc).__name__}: {exc}). Check the NVIDIA driver with nvidia-smi, "
+            "or use the default backend: tinyseg.backend.use('numpy')."
+        ) from None
+    if count == 0:
+        raise BackendError(
+            "CuPy is installed but this machine has no CUDA GPU. "
+            "Use the default backend: tinyseg.backend.use('numpy')."
+        )
+    return cupy
+
+
+def use(backend: str) -> ModuleType:
+    """Make ``backend`` ("numpy" or "cupy") the active one and return its namespace.
+
+    Raises BackendError with a plain explanation when CuPy or a GPU is missing.
+    """
+    backend = backend.strip().lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    xp = np if backend == "numpy" else _load_cupy()
+    _state["name"], _state["xp"] = backend, xp
+    return xp
+
+
+def name() -> str:
+    """The active backend's name: "numpy" or "cupy"."""
+    return _state["name"]
+
+
+def get_xp() -> ModuleType:
+    """The active backend's array namespace (numpy or cupy), used to create new arrays."""
+    return _state["xp"]
+
+
+def is_cupy_array(x: Any) -> bool:
+    """True when ``x`` is a CuPy array (checked without importing CuPy)."""
+    return type(x).__module__.startswith("cupy")
+
+
+def is_array(x: Any) -> bool:
+    """True for a NumPy or CuPy ndarray (not a scalar, list or Tensor)."""
+    return isinstance(x, np.ndarray) or is_cupy_array(x)
+
+
+def xp_of(*arrays: Any) -> ModuleType:
+    """The namespace that owns ``arrays``: cupy if any of them is a CuPy array, else numpy."""
+    for a in arrays:
+        if is_cupy_array(a):
+            import cupy  # noqa: PLC0415
+
+            return cupy
+    return np
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy ``x`` (a NumPy or CuPy array, a Tensor, or a scalar) to a NumPy array on the host."""
+    if hasattr(x, "data") and not isinstance(x, np.ndarray) and hasattr(x, "requires_grad"):
+        x = x.data  # a Tensor
+    if is_cupy_array(x):
+        return x.get()
+    return np.asarray(x)
+
+
+def to_device(x: Any, dtype: Any = None) -> Any:
+    """Move ``x`` to the active backend (a no-op when it is already there)."""
+    xp = get_xp()
+    if xp is np:
+        return np.asarray(to_numpy(x), dtype=dtype)
+    return xp.asarray(x, dtype=dtype)
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` in place, adding every repeated index (unlike ``+=``).
+
+    NumPy spells it ``np.add.at``; CuPy spells it ``cupyx.scatter_add``.
+    """
+    if is_cupy_array(target):
+        import cupyx  # noqa: PLC0415
+
+        cupyx.scatter_add(target, index, values)
+    else:
+        np.add.at(target, index, values)
+
+
+def synchronize() -> None:
+    """Wait for queued GPU work to finish (for timing); a no-op on NumPy."""
+    if _state["name"] == "cupy":
+        _state["xp"].cuda.get_current_stream().synchronize()
+
+
+_env = os.environ.get("TINYSEG_BACKEND", "").strip()
+if _env:
+    use(_env)

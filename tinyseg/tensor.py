@@ -1,0 +1,376 @@
+"""Tensor: an array that remembers how it was made, so gradients can flow back.
+
+Every op is a :class:`Function` with ``forward(ctx, *arrays)`` and
+``backward(ctx, grad)`` side by side (minitorch's shape). ``Function.apply``
+runs the forward on raw backend arrays and, when a gradient is wanted, links
+the result to its inputs. ``Tensor.backward`` walks that graph in reverse
+topological order (found iteratively, so a chain of any length works) and
+adds up the gradient of every input. Broadcasting is undone in exactly one
+place, :func:`_sum_to_shape`, so no backward has to think about it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from . import backend
+
+__all__ = ["Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor"]
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``with no_grad():``."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Run ops without recording the graph (inference, optimiser updates, numerical checks)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+class Context:
+    """Scratch space that a Function's forward leaves for its backward."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep ``arrays`` for the backward pass (read them back from ``ctx.saved_tensors``)."""
+        self.saved_tensors = arrays
+
+
+class Function:
+    """One differentiable op. Subclasses write ``forward`` and ``backward`` as static methods.
+
+    ``forward(ctx, *args, **kwargs)`` receives raw backend arrays in place of Tensors and returns
+    an array (or a tuple whose first item is the differentiable output and the rest are extra
+    results without gradient, such as pooling indices). ``backward(ctx, grad)`` returns one
+    gradient per positional argument of forward (``None`` for non-tensors or inputs that need
+    none); a gradient may keep broadcast dimensions, the engine sums them back.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run the op on Tensors (or plain values) and record it in the graph when needed."""
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx = Context(needs)
+        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        out = cls.forward(ctx, *raw, **kwargs)
+        extras: tuple[Any, ...] = ()
+        if isinstance(out, tuple):
+            out, *rest = out
+            extras = tuple(Tensor(e) for e in rest)
+        result = Tensor(out)
+        if _grad_enabled and any(needs):
+            result.requires_grad = True
+            result._ctx = ctx
+            result._fn = cls
+            result._parents = tuple(args)
+        return (result, *extras) if extras else result
+
+
+def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra))) if extra > 0 else grad
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    if grad.shape != shape:
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot be summed to shape {shape}")
+    return grad
+
+
+class Tensor:
+    """A backend array (NumPy or CuPy) with an optional gradient.
+
+    ``data``: the array. ``grad``: the gradient after ``backward`` (leaves only), same shape.
+    Python numbers and lists become float32 (ints stay ints); existing arrays keep their dtype.
+    """
+
+    __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if not hasattr(data, "dtype"):  # Python numbers and lists: float32 by default
+            data = backend.get_xp().asarray(data)
+            if dtype is None and data.dtype.kind == "f":
+                dtype = "float32"
+        elif not backend.is_array(data):  # a NumPy scalar (from a reduction) keeps its dtype
+            data = backend.xp_of(data).asarray(data)
+        if dtype is not None and data.dtype != dtype:
+            data = data.astype(dtype)
+        self.data = data
+        self.grad: Any = None
+        self.requires_grad = requires_grad
+        self._ctx: Context | None = None
+        self._fn: type[Function] | None = None
+        self._parents: tuple[Any, ...] = ()
+
+    # ---- array-like facts -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({backend.to_numpy(self.data)!r}{grad})"
+
+    def numpy(self) -> Any:
+        """The data as a NumPy array on the host (a copy when it lives on the GPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number (syncs the GPU)."""
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        self.requires_grad = flag
+        return self
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy with another dtype (gradient flows back, cast to the original dtype)."""
+        return F.Cast.apply(self, dtype=dtype)
+
+    # ---- the backward pass ------------------------------------------------------------
+    def _topological_order(self) -> list[Tensor]:
+        """Every tensor that ``self`` depends on, inputs before the ops that use them.
+
+        An explicit stack instead of recursion: a graph thousands of ops deep is fine.
+        """
+        order: list[Tensor] = []
+        visited: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            for parent in node._parents:
+                if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+        return order
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Fill ``.grad`` of every leaf that ``self`` depends on.
+
+        ``grad``: upstream gradient, same shape as ``self`` (default: ones, for a scalar loss).
+        Gradients add up: a tensor used twice receives the sum, and ``.grad`` accumulates across
+        calls until zeroed. Unless ``retain_graph``, the graph is freed as it is walked.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a one-element tensor, got shape {self.shape}"
+                )
+            grad = backend.xp_of(self.data).ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} != tensor shape {self.shape}")
+        grads: dict[int, Any] = {id(self): grad}
+        for node in reversed(self._topological_order()):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._ctx is None:  # a leaf
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            parent_grads = node._fn.backward(node._ctx, g)
+            if not isinstance(parent_grads, tuple):
+                parent_grads = (parent_grads,)
+            for parent, pg in zip(node._parents, parent_grads):
+                if pg is None or not (isinstance(parent, Tensor) and parent.requires_grad):
+                    continue
+                pg = _sum_to_shape(pg, parent.shape)
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+            if not retain_graph:
+                node._ctx, node._fn, node._parents = None, None, ()
+
+    # ---- operators (each one a Function in tinyseg.functional.basic) ------------------
+    def _lift(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            return other
+        return Tensor(backend.xp_of(self.data).asarray(other, dtype=self.dtype))
+
+    def __add__(self, other: Any) -> Tensor:
+        return F.Add.apply(self, self._lift(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return F.Add.apply(self._lift(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return F.Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return F.Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return F.Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return F.Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return F.Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return F.Div.apply(self._lift(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return F.Pow.apply(self, self._lift(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return F.Pow.apply(self._lift(other), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return F.MatMul.apply(self, self._lift(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return F.MatMul.apply(self._lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return F.Neg.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return F.GetItem.apply(self, index=index)
+
+    # comparisons give plain boolean tensors with no gradient
+    def _compare(self, other: Any, op: str) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(getattr(self.data, op)(other))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, "__lt__")
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, "__le__")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, "__gt__")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, "__ge__")
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "__eq__")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "__ne__")
+
+    __hash__ = object.__hash__
+
+    # ---- methods ----------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in ``shape`` (one dimension may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return F.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0) -> Tensor:
+        return self.reshape(*self.shape[:start_dim], -1)
+
+    def permute(self, *axes: Any) -> Tensor:
+        """Reorder the dimensions: ``x.permute(0, 2, 3, 1)`` turns NCHW into NHWC."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return F.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        """Swap two dimensions (the last two by default)."""
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(*axes)
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def exp(self) -> Tensor:
+        return F.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return F.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return F.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return F.Abs.apply(self)
+
+    def argmax(self, axis: Any = None) -> Tensor:
+        """Index of the largest value (no gradient)."""
+        return Tensor(self.data.argmax(axis=axis))
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Make a Tensor on the active backend (``torch.tensor``'s twin)."""
+    if backend.is_array(data):
+        data = backend.to_device(data)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+from .functional import basic as F  # noqa: E402  (basic.py needs Function defined above)
