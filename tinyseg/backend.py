@@ -27,6 +27,7 @@ __all__ = [
     "to_numpy",
     "to_device",
     "scatter_add",
+    "default_rng",
     "synchronize",
     "is_cupy_array",
     "is_array",
@@ -140,6 +141,15 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         cupyx.scatter_add(target, index, values)
     else:
         np.add.at(target, index, values)
+
+
+def default_rng(seed: int | None = None) -> Any:
+    """A random generator of the active backend (``numpy.random.Generator`` or CuPy's twin).
+
+    Use it for randomness inside ops (dropout masks); draw model weights with a NumPy generator
+    instead, so that both backends start from the same numbers.
+    """
+    return get_xp().random.default_rng(seed)
 
 
 def synchronize() -> None:
