@@ -1,0 +1,338 @@
+"""Segmentation scores: a confusion matrix (global accuracy, class accuracy, mIoU) and the BF score.
+
+The confusion matrix is counted on the active backend with one ``bincount`` per batch; the
+scores are read from it on the host. The BF (boundary F1) score measures how well predicted
+class boundaries line up with the true ones, within a tolerance of 0.75% of the image diagonal.
+Definitions, the treatment of absent classes and void pixels: docs/metrics.md.
+
+    >>> cm = ConfusionMatrix(num_classes=11, ignore_index=11)
+    >>> cm.update(logits.argmax(axis=1), labels)          # once per batch
+    >>> cm.scores()["miou"]
+    >>> bf_score(pred, labels, num_classes=11, ignore_index=11)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+__all__ = ["ConfusionMatrix", "bf_score", "BFScore"]
+
+
+# ---- labels in, checked -------------------------------------------------------------------
+def _labels(x: Any, what: str, where: str) -> Any:
+    """The integer array inside ``x`` (a Tensor, NumPy/CuPy array or nested list)."""
+    if isinstance(x, Tensor):
+        x = x.data
+    if not backend.is_array(x):
+        x = np.asarray(x)
+    if x.dtype.kind not in "iu":
+        raise TypeError(
+            f"{where}: {what} must hold integer class indices, got dtype {x.dtype}. "
+            "From scores of shape (N, K, H, W), take the best class first: scores.argmax(axis=1)."
+        )
+    return x
+
+
+def _counted(pred: Any, target: Any, num_classes: int, ignore_index: int | None, where: str,
+             names: tuple[str, str] = ("pred", "target")) -> Any:
+    """True where ``target`` is not ``ignore_index``; raises if a counted pixel is not a class.
+
+    One check (one sync on a GPU) per batch; the offending values are listed only on error.
+    """
+    xp = backend.xp_of(target)
+    keep = target != ignore_index if ignore_index is not None else xp.ones(target.shape, dtype=bool)
+    bad_target = keep & ((target < 0) | (target >= num_classes))
+    bad_pred = keep & ((pred < 0) | (pred >= num_classes))
+    if bool((bad_target | bad_pred).any()):
+        for name, values, bad in ((names[1], target, bad_target), (names[0], pred, bad_pred)):
+            found = np.unique(backend.to_numpy(values)[backend.to_numpy(bad)])
+            if found.size:
+                hint = "" if name == names[0] else (
+                    f" (ignore_index={ignore_index}); if they mark unlabelled (void) pixels, "
+                    "pass their value as ignore_index")
+                raise ValueError(
+                    f"{where}: {name} holds values {found[:10].tolist()} outside the classes "
+                    f"0..{num_classes - 1}{hint}"
+                )
+    return keep
+
+
+def _check_settings(where: str, num_classes: int, ignore_index: int | None,
+                    tolerance: float = 0.0) -> None:
+    """At least one class, a void label outside the classes, a tolerance >= 0."""
+    if num_classes < 1:
+        raise ValueError(f"{where}: num_classes must be at least 1, got {num_classes}")
+    if ignore_index is not None and 0 <= ignore_index < num_classes:
+        raise ValueError(
+            f"{where}: ignore_index={ignore_index} is one of the classes 0..{num_classes - 1}; "
+            "the void label must lie outside them (CamVid: 11)"
+        )
+    if not tolerance >= 0:
+        raise ValueError(f"{where}: tolerance must be >= 0 (a fraction of the diagonal), "
+                         f"got {tolerance}")
+
+
+def _pair(pred: Any, target: Any, where: str,
+          names: tuple[str, str] = ("pred", "target")) -> tuple[Any, Any]:
+    """Both label arrays, checked for dtype and equal shapes."""
+    pred, target = _labels(pred, names[0], where), _labels(target, names[1], where)
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"{where}: {names[0]} {tuple(pred.shape)} and {names[1]} {tuple(target.shape)} "
+            "must have the same shape (N, H, W)"
+        )
+    return pred, target
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """Mean of the non-NaN entries; NaN (without a warning) when there are none."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else math.nan
+
+
+# ---- confusion matrix ---------------------------------------------------------------------
+class ConfusionMatrix:
+    """Pixel counts ``matrix[i, j]``: pixels of true class i predicted as class j.
+
+    Pixels whose target equals ``ignore_index`` (void) are not counted. The counts live on the
+    active backend and grow with each ``update``; ``scores()`` turns them into accuracies and IoUs.
+    """
+
+    def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
+        _check_settings("ConfusionMatrix", num_classes, ignore_index)
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every count."""
+        k = self.num_classes
+        self._counts = backend.get_xp().zeros((k, k), dtype="int64")
+
+    def update(self, pred: Any, target: Any) -> None:
+        """Count one batch. pred, target: integer (N, H, W) (any equal shapes), arrays or Tensors."""
+        pred, target = _pair(pred, target, "ConfusionMatrix.update")
+        xp = backend.get_xp()
+        pred = backend.to_device(pred).astype(xp.int64)
+        target = backend.to_device(target).astype(xp.int64)
+        k = self.num_classes
+        keep = _counted(pred, target, k, self.ignore_index, "ConfusionMatrix.update")
+        # Pair (true i, predicted j) -> bin i*K + j; void pixels all go to the extra bin K*K,
+        # which is dropped: one bincount, no boolean-mask indexing (a sync on a GPU).
+        index = xp.where(keep, target * k + pred, k * k)
+        counts = xp.bincount(index.ravel(), minlength=k * k + 1)[: k * k].reshape(k, k)
+        if backend.xp_of(self._counts) is not xp:  # the backend changed since reset()
+            self._counts = backend.to_device(self._counts)
+        self._counts += counts
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """A NumPy copy of the counts, (K, K) int64: rows are true classes, columns predictions."""
+        return backend.to_numpy(self._counts).copy()
+
+    def scores(self) -> dict[str, Any]:
+        """Global accuracy, class accuracy, mIoU and their per-class parts, as fractions in [0, 1].
+
+        ``per_class_acc[c]`` (recall) is NaN when class c is absent from the truth;
+        ``per_class_iou[c]`` is NaN only when c is absent from both truth and prediction
+        (a class predicted but absent from the truth has IoU 0, and counts in ``miou``).
+        The means skip NaN entries.
+        """
+        m = self.matrix.astype(np.float64)
+        correct, truth, predicted = np.diag(m), m.sum(axis=1), m.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 -> NaN: absent class
+            acc = correct / truth
+            iou = correct / (truth + predicted - correct)
+            global_acc = correct.sum() / m.sum()
+        return {
+            "global_acc": float(global_acc),
+            "class_acc": _nanmean(acc),
+            "miou": _nanmean(iou),
+            "per_class_acc": [float(a) for a in acc],
+            "per_class_iou": [float(i) for i in iou],
+        }
+
+    def merge(self, other: ConfusionMatrix) -> ConfusionMatrix:
+        """Add ``other``'s counts to these (in place, returns self): e.g. from parallel workers."""
+        if (other.num_classes, other.ignore_index) != (self.num_classes, self.ignore_index):
+            raise ValueError(
+                "ConfusionMatrix.merge: matrices differ in (num_classes, ignore_index): "
+                f"{(self.num_classes, self.ignore_index)} vs {(other.num_classes, other.ignore_index)}"
+            )
+        self._counts = backend.to_device(self._counts) + backend.to_device(other._counts)
+        return self
+
+    def __add__(self, other: ConfusionMatrix) -> ConfusionMatrix:
+        total = ConfusionMatrix(self.num_classes, self.ignore_index)
+        return total.merge(self).merge(other)
+
+    def __repr__(self) -> str:
+        return (f"ConfusionMatrix(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
+                f"pixels={int(self._counts.sum())})")
+
+
+# ---- BF score -----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=16)
+def _disk_rows(radius: float) -> tuple[tuple[int, int], ...]:
+    """A disk of ``radius`` pixels as rows (dy, w): (dy, dx) with |dx| <= w, i.e. dx^2 + dy^2 <= r^2.
+
+    At 360x480 (radius 4.5): widths 2, 3, 4, 4, 4, 4, 4, 3, 2 for dy = -4..4, 69 pixels.
+    """
+    r = math.floor(radius + 1e-9)  # 1e-9: a distance equal to the radius counts, despite rounding
+    half_widths = (math.floor(math.sqrt(max(radius**2 - dy**2, 0.0)) + 1e-9) for dy in range(-r, r + 1))
+    return tuple(zip(range(-r, r + 1), half_widths))
+
+
+def _dilate(bits: Any, rows: tuple[tuple[int, int], ...]) -> Any:
+    """OR of ``bits`` (N, H, W) over a disk: out[y, x] = OR of bits[y + dy, x + dx], (dy, dx) in it.
+
+    Rows first: ``wide[k]`` ORs each pixel with its k left and k right neighbours (2k shifted ORs
+    in all); then one shifted OR of the right ``wide[w]`` per disk row: 8 + 9 ORs for radius 4.5,
+    instead of 69 for the disk's pixels one by one.
+    """
+    xp = backend.xp_of(bits)
+    n, h, w = bits.shape
+    r, wmax = rows[-1][0], max(width for _, width in rows)
+    padded = xp.zeros((n, h + 2 * r, w + 2 * wmax), dtype=bits.dtype)
+    padded[:, r:r + h, wmax:wmax + w] = bits
+    wide = [padded[:, :, wmax:wmax + w]]
+    for k in range(1, wmax + 1):
+        wide.append(wide[-1] | padded[:, :, wmax - k:wmax - k + w] | padded[:, :, wmax + k:wmax + k + w])
+    out = xp.zeros_like(bits)
+    for dy, width in rows:
+        out |= wide[width][:, r + dy:r + dy + h]
+    return out
+
+
+def _boundaries(labels: Any, labelled: Any) -> Any:
+    """True at labelled pixels with a labelled 4-neighbour of another class: (N, H, W) -> bool.
+
+    Such a pixel lies on the boundary of its own class's mask (the mask's inner boundary).
+    Void pixels are as good as cut out of the image: they are never boundary pixels and never
+    make a neighbour one. Nor does the image border: outside the image is not "outside the mask".
+    """
+    xp = backend.xp_of(labels)
+    edge = xp.zeros(labels.shape, dtype=bool)
+    across = (labels[:, :, 1:] != labels[:, :, :-1]) & labelled[:, :, 1:] & labelled[:, :, :-1]
+    edge[:, :, 1:] |= across
+    edge[:, :, :-1] |= across
+    down = (labels[:, 1:, :] != labels[:, :-1, :]) & labelled[:, 1:, :] & labelled[:, :-1, :]
+    edge[:, 1:, :] |= down
+    edge[:, :-1, :] |= down
+    return edge & labelled
+
+
+_BIT_TYPES = ((8, "uint8"), (16, "uint16"), (32, "uint32"), (64, "uint64"))
+
+
+def _class_bits(num_classes: int, start: int, stop: int, xp: Any) -> Any:
+    """A table (K,): class c in [start, stop) -> the bit 1 << (c - start); other classes -> 0."""
+    dtype = next(name for bits, name in _BIT_TYPES if bits >= stop - start)
+    table = np.zeros(num_classes, dtype=dtype)
+    table[start:stop] = np.left_shift(np.ones((), dtype=dtype), np.arange(stop - start, dtype=dtype))
+    return xp.asarray(table)
+
+
+def _per_class(labels: Any, state: Any, num_states: int, where: Any, num_classes: int) -> Any:
+    """Pixels ``where``, counted per image, class and state: (N, H, W) -> (N, K, S), one bincount.
+
+    state: integers (N, H, W) in 0..S-1, e.g. 1 for a matched boundary pixel, 0 for the others.
+    """
+    xp = backend.xp_of(labels)
+    n, size = labels.shape[0], labels.shape[0] * num_classes * num_states
+    image = xp.arange(n).reshape(n, 1, 1)
+    index = xp.where(where, (image * num_classes + labels) * num_states + state, size)  # extra bin
+    return xp.bincount(index.ravel(), minlength=size + 1)[:size].reshape(n, num_classes, num_states)
+
+
+def _bf_per_image(pred: Any, label: Any, num_classes: int, ignore_index: int | None,
+                  tolerance: float, where: str) -> np.ndarray:
+    """The BF score of each image, (N,) float64; NaN for an image without any labelled pixel."""
+    pred, label = _pair(pred, label, where, names=("pred", "label"))
+    if pred.ndim == 2:
+        pred, label = pred[None], label[None]
+    if pred.ndim != 3:
+        raise ValueError(f"{where}: pred and label must be (H, W) or (N, H, W), got {tuple(pred.shape)}")
+    xp = backend.xp_of(pred, label)
+    pred, label = xp.asarray(pred).astype(xp.int64), xp.asarray(label).astype(xp.int64)
+    _check_settings(where, num_classes, ignore_index, tolerance)
+    k = num_classes
+    labelled = _counted(pred, label, k, ignore_index, where, names=("pred", "label"))
+    # Void (in the label) is cut out of both maps: what is predicted there never matters.
+    pred_edge, true_edge = _boundaries(pred, labelled), _boundaries(label, labelled)
+    # Void pixels (masked out above) become class 0, a safe index into the bit table below.
+    pred, label = xp.where(labelled, pred, 0), xp.where(labelled, label, 0)
+    rows = _disk_rows(tolerance * math.hypot(*label.shape[1:]))
+    pred_hit = xp.zeros(label.shape, dtype=bool)
+    true_hit = xp.zeros(label.shape, dtype=bool)
+    # One bit per class, so that one dilation serves up to 64 classes: a predicted boundary pixel
+    # of class c is matched when a true boundary pixel of class c lies in its disk, and vice versa.
+    for start in range(0, k, 64):
+        own = _class_bits(k, start, min(start + 64, k), xp)
+        pred_bits, true_bits = own[pred], own[label]  # each pixel's own class bit (0: other group)
+        near_true = _dilate(true_bits * true_edge, rows)
+        near_pred = _dilate(pred_bits * pred_edge, rows)
+        pred_hit |= pred_edge & ((near_true & pred_bits) != 0)
+        true_hit |= true_edge & ((near_pred & true_bits) != 0)
+    # Per image and class: predicted boundary pixels (unmatched, matched); labelled pixels
+    # (inside, boundary unmatched, boundary matched). One transfer to the host.
+    pred_counts = _per_class(pred, pred_hit, 2, pred_edge, k)
+    true_counts = _per_class(label, true_edge.astype(xp.int64) + true_hit, 3, labelled, k)
+    pred_counts = backend.to_numpy(pred_counts).astype(np.float64)
+    true_counts = backend.to_numpy(true_counts).astype(np.float64)
+    n_pred, pred_matched = pred_counts.sum(axis=2), pred_counts[..., 1]
+    present = true_counts.sum(axis=2) > 0
+    n_true, true_matched = true_counts[..., 1:].sum(axis=2), true_counts[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision, recall = pred_matched / n_pred, true_matched / n_true
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall), nan=0.0)
+    f1 = np.where((n_pred == 0) & (n_true == 0), 1.0, f1)  # neither side has a boundary: agree
+    n_classes = present.sum(axis=1)
+    mean = np.where(present, f1, 0.0).sum(axis=1) / np.maximum(n_classes, 1)
+    return np.where(n_classes > 0, mean, np.nan)
+
+
+def bf_score(pred: Any, label: Any, num_classes: int, ignore_index: int | None = None,
+             tolerance: float = 0.0075) -> float:
+    """Boundary F1 score (SegNet paper, after Csurka et al. 2013), a fraction in [0, 1].
+
+    pred, label: integer (H, W) or (N, H, W), NumPy/CuPy arrays or Tensors. Per image and class
+    present in the label: F1 of boundary precision and recall, with a boundary pixel matched when
+    one of the other side lies within ``tolerance`` x image diagonal (4.5 px at 360x480). Averaged
+    over the classes present in the label, then over images; NaN when no image has a labelled pixel.
+    """
+    return _nanmean(_bf_per_image(pred, label, num_classes, ignore_index, tolerance, "bf_score"))
+
+
+class BFScore:
+    """The BF score, streamed: ``update(pred, label)`` per batch, ``score()`` at the end.
+
+    ``image_scores`` holds one score per image seen (NaN for an image without labelled pixels).
+    """
+
+    def __init__(self, num_classes: int, ignore_index: int | None = None,
+                 tolerance: float = 0.0075) -> None:
+        _check_settings("BFScore", num_classes, ignore_index, tolerance)
+        self.num_classes, self.ignore_index, self.tolerance = num_classes, ignore_index, tolerance
+        self.image_scores: list[float] = []
+
+    def update(self, pred: Any, label: Any) -> None:
+        """Score one batch. pred, label: integer (N, H, W) or (H, W), arrays or Tensors."""
+        scores = _bf_per_image(pred, label, self.num_classes, self.ignore_index, self.tolerance,
+                               "BFScore.update")
+        self.image_scores.extend(float(s) for s in scores)
+
+    def score(self) -> float:
+        """Mean BF score over the images seen so far (NaN before any labelled image)."""
+        return _nanmean(np.array(self.image_scores, dtype=np.float64))
+
+    def reset(self) -> None:
+        """Forget every image."""
+        self.image_scores = []
