@@ -43,3 +43,48 @@ def arrays(draw, shape, low: float = -2.0, high: float = 2.0, away_from: float |
 def tensors(shape, requires_grad: bool = True, **kw) -> st.SearchStrategy[tinyseg.Tensor]:
     """A float64 Tensor on the active backend, drawn by :func:`arrays`."""
     return arrays(shape, **kw).map(lambda a: tinyseg.tensor(a, requires_grad=requires_grad))
+
+
+# ---- convolution and pooling (tests/test_conv.py, tests/test_pool.py) -------------------
+
+
+@st.composite
+def conv_configs(draw, max_side: int = 6, max_channels: int = 3, max_kernel: int = 3,
+                 max_stride: int = 3, max_padding: int = 3) -> dict:
+    """conv2d arguments: N, C (in), O (out), H, W, kernel (kh, kw), stride, padding, all (h, w)
+    pairs, non-square included, padding possibly larger than the kernel; at least one output pixel."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+    padding = (draw(st.integers(0, max_padding)), draw(st.integers(0, max_padding)))
+    h = draw(st.integers(max(1, kernel[0] - 2 * padding[0]), max_side))
+    w = draw(st.integers(max(1, kernel[1] - 2 * padding[1]), max_side))
+    return dict(N=draw(st.integers(1, 2)), C=draw(st.integers(1, max_channels)),
+                O=draw(st.integers(1, max_channels)), H=h, W=w,
+                kernel=kernel, stride=stride, padding=padding)
+
+
+@st.composite
+def conv_transpose_configs(draw, max_side: int = 4, max_channels: int = 3, max_kernel: int = 3,
+                           max_stride: int = 3) -> dict:
+    """conv_transpose2d arguments as :func:`conv_configs` plus output_padding (< stride), with a
+    non-empty output: (H - 1) sh - 2 ph + kh + oph >= 1."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+    output_padding = (draw(st.integers(0, stride[0] - 1)), draw(st.integers(0, stride[1] - 1)))
+    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    full = ((h - 1) * stride[0] + kernel[0] + output_padding[0], (w - 1) * stride[1] + kernel[1] + output_padding[1])
+    padding = (draw(st.integers(0, (full[0] - 1) // 2)), draw(st.integers(0, (full[1] - 1) // 2)))
+    return dict(N=draw(st.integers(1, 2)), C=draw(st.integers(1, max_channels)),
+                O=draw(st.integers(1, max_channels)), H=h, W=w, kernel=kernel, stride=stride,
+                padding=padding, output_padding=output_padding)
+
+
+@st.composite
+def pool_configs(draw, max_side: int = 7, max_kernel: int = 3, max_stride: int = 3) -> dict:
+    """max_pool2d arguments: shape (N, C, H, W) with H >= kh, W >= kw (odd sizes included),
+    kernel (kh, kw) and stride (sh, sw), non-square and overlapping (stride < kernel) included."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)),
+             draw(st.integers(kernel[0], max_side)), draw(st.integers(kernel[1], max_side)))
+    return dict(shape=shape, kernel=kernel, stride=stride)

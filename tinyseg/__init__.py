@@ -5,6 +5,11 @@
     >>> (x * x).sum().backward()
     >>> x.grad
     array([[2., 4.]], dtype=float32)
+
+Layers, bottom to top: ``backend`` (numpy or cupy), ``Tensor`` and its autograd engine,
+``functional`` (every op with its backward), ``nn`` (modules), ``models`` (SegNet and friends),
+``optim``, ``data``, ``metrics``, ``checkpoint``; the commands ``python -m tinyseg.train``,
+``tinyseg.evaluate`` and ``tinyseg.predict`` sit on top.
 """
 
 from . import backend
@@ -12,4 +17,10 @@ from .tensor import Context, Function, Tensor, is_grad_enabled, no_grad, tensor
 
 __version__ = "0.1.0"
 
-__all__ = ["backend", "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "__version__"]
+from . import functional, nn, optim  # noqa: E402  (they build on Tensor above)
+from .nn.init import manual_seed  # noqa: E402
+
+__all__ = [
+    "backend", "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "__version__",
+    "functional", "nn", "optim", "manual_seed",
+]

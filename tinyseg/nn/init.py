@@ -1,0 +1,69 @@
+"""Weight initialisation, drawn on the host with a NumPy generator and then moved to the
+active backend, so that NumPy and CuPy runs start from the same numbers.
+
+    >>> tinyseg.nn.init.manual_seed(0)        # the same model, weight for weight, every run
+    >>> conv = tinyseg.nn.Conv2d(3, 64, 7)     # He normal weights, zero bias
+
+SegNet's Caffe model fills its convolutions with the "msra" filler: He et al. (2015) normal,
+std = sqrt(2 / fan_in), which keeps the variance of activations steady through ReLUs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..functional import activation
+from ..tensor import Tensor
+
+__all__ = ["manual_seed", "default_generator", "fan_in", "kaiming_normal_", "constant_", "zeros_", "ones_"]
+
+_state: dict[str, np.random.Generator] = {"rng": np.random.default_rng()}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed everything random in tinyseg: weight initialisation and dropout's default generator."""
+    _state["rng"] = np.random.default_rng(seed)
+    activation.manual_seed(seed)
+
+
+def default_generator() -> np.random.Generator:
+    """The NumPy generator that layers draw their weights from when given no ``rng``."""
+    return _state["rng"]
+
+
+def fan_in(shape: tuple[int, ...]) -> int:
+    """Inputs feeding one output unit: shape[1] * kernel area (PyTorch's and Caffe's convention).
+
+    Conv2d weight (O, C, kh, kw): C*kh*kw. ConvTranspose2d weight (C_in, C_out, kh, kw): C_out*kh*kw.
+    """
+    return int(shape[1] * math.prod(shape[2:]))
+
+
+def _fill(t: Tensor, values: np.ndarray) -> Tensor:
+    t.data = backend.to_device(values.astype(t.dtype))
+    return t
+
+
+def kaiming_normal_(t: Tensor, rng: np.random.Generator | None = None) -> Tensor:
+    """Fill ``t`` with N(0, 2 / fan_in) (He / MSRA init for layers followed by ReLU); returns t."""
+    rng = rng if rng is not None else default_generator()
+    std = math.sqrt(2.0 / fan_in(t.shape))
+    return _fill(t, rng.standard_normal(t.shape) * std)
+
+
+def constant_(t: Tensor, value: float) -> Tensor:
+    """Fill ``t`` with ``value``; returns t."""
+    return _fill(t, np.full(t.shape, value))
+
+
+def zeros_(t: Tensor) -> Tensor:
+    """Fill ``t`` with 0; returns t."""
+    return constant_(t, 0.0)
+
+
+def ones_(t: Tensor) -> Tensor:
+    """Fill ``t`` with 1; returns t."""
+    return constant_(t, 1.0)
