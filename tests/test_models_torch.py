@@ -1,0 +1,257 @@
+"""tinyseg's models against PyTorch twins with the same attribute names: same parameter
+names and counts, same outputs and gradients (train and eval mode), state dicts that move
+both ways (tinyseg.checkpoint.from_torch_state_dict / to_torch_state_dict), VGG16 files.
+
+The twins below are the reference PyTorch implementations that docs/checkpoints.md names:
+tinyseg's parameter "conv_decode3_bn.running_var" is TorchSegNetBasic().conv_decode3_bn.running_var.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyseg
+from tinyseg import backend, models, nn
+from tinyseg.checkpoint import from_torch_state_dict, to_torch_state_dict
+from tinyseg.functional.pool import indices_to_torch
+from tinyseg.models.segnet import VGG16_BLOCKS
+
+torch = pytest.importorskip("torch", reason="PyTorch is the reference these tests compare against")
+pytestmark = pytest.mark.torch
+tnn, TF = torch.nn, torch.nn.functional
+
+
+class TorchSegNetBasic(tnn.Module):
+    """SegNet-Basic in torch.nn: LRN, 4 x (conv 7x7, BN, ReLU, pool), 4 x (unpool, conv 7x7, BN), 1x1."""
+
+    def __init__(self, num_classes: int = 11, in_channels: int = 3) -> None:
+        super().__init__()
+        self.norm = tnn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
+        for i in range(1, 5):
+            setattr(self, f"conv{i}", tnn.Conv2d(in_channels if i == 1 else 64, 64, 7, padding=3))
+            setattr(self, f"conv{i}_bn", tnn.BatchNorm2d(64))
+        for i in range(4, 0, -1):
+            setattr(self, f"conv_decode{i}", tnn.Conv2d(64, 64, 7, padding=3))
+            setattr(self, f"conv_decode{i}_bn", tnn.BatchNorm2d(64))
+        self.conv_classifier = tnn.Conv2d(64, num_classes, 1)
+
+    def forward(self, x, indices=None):
+        """indices: optional flat pooling indices to unpool with instead of this model's own."""
+        x = self.norm(x)
+        pooled = []
+        for i in range(1, 5):
+            x = TF.relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x)))
+            size = x.shape[-2:]
+            x, idx = TF.max_pool2d(x, 2, 2, return_indices=True)
+            pooled.append((idx if indices is None else indices[i - 1], size))
+        for i in range(4, 0, -1):
+            idx, size = pooled[i - 1]
+            x = TF.max_unpool2d(x, idx, 2, 2, output_size=size)
+            x = getattr(self, f"conv_decode{i}_bn")(getattr(self, f"conv_decode{i}")(x))
+        return self.conv_classifier(x)
+
+
+class TorchSegNet(tnn.Module):
+    """SegNet in torch.nn: VGG16 encoder (conv-BN-ReLU), mirrored decoder, conv1_1_D to classes."""
+
+    def __init__(self, num_classes: int = 11, in_channels: int = 3) -> None:
+        super().__init__()
+        c = in_channels
+        for b, n, w in VGG16_BLOCKS:
+            for j in range(1, n + 1):
+                setattr(self, f"conv{b}_{j}", tnn.Conv2d(c, w, 3, padding=1))
+                setattr(self, f"conv{b}_{j}_bn", tnn.BatchNorm2d(w))
+                c = w
+        widths = {b: w for b, _, w in VGG16_BLOCKS}
+        for b, n, w in reversed(VGG16_BLOCKS):
+            for j in range(n, 0, -1):
+                out = w if j > 1 else widths.get(b - 1, num_classes)
+                setattr(self, f"conv{b}_{j}_D", tnn.Conv2d(w, out, 3, padding=1))
+                if (b, j) != (1, 1):
+                    setattr(self, f"conv{b}_{j}_D_bn", tnn.BatchNorm2d(out))
+
+    def forward(self, x, indices=None):
+        """indices: optional flat pooling indices to unpool with instead of this model's own."""
+        pooled = []
+        for b, n, _ in VGG16_BLOCKS:
+            for j in range(1, n + 1):
+                x = TF.relu(getattr(self, f"conv{b}_{j}_bn")(getattr(self, f"conv{b}_{j}")(x)))
+            size = x.shape[-2:]
+            x, idx = TF.max_pool2d(x, 2, 2, return_indices=True)
+            pooled.append((idx if indices is None else indices[b - 1], size))
+        for b, n, _ in reversed(VGG16_BLOCKS):
+            idx, size = pooled[b - 1]
+            x = TF.max_unpool2d(x, idx, 2, 2, output_size=size)
+            for j in range(n, 0, -1):
+                conv = getattr(self, f"conv{b}_{j}_D")
+                x = conv(x) if (b, j) == (1, 1) else TF.relu(getattr(self, f"conv{b}_{j}_D_bn")(conv(x)))
+        return x
+
+
+class TorchFCNBasic(tnn.Module):
+    """FCN-Basic in torch.nn: SegNet-Basic's encoder, 1x1 scores, 2x transposed convs, additions."""
+
+    def __init__(self, num_classes: int = 11, in_channels: int = 3) -> None:
+        super().__init__()
+        self.norm = tnn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
+        for i in range(1, 5):
+            setattr(self, f"conv{i}", tnn.Conv2d(in_channels if i == 1 else 64, 64, 7, padding=3))
+            setattr(self, f"conv{i}_bn", tnn.BatchNorm2d(64))
+            setattr(self, f"score{i}", tnn.Conv2d(64, num_classes, 1))
+        self.score_pool4 = tnn.Conv2d(64, num_classes, 1)
+        for i in range(4, 0, -1):
+            setattr(self, f"upscore{i}", tnn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False))
+
+    def forward(self, x):
+        x = self.norm(x)
+        skips = []
+        for i in range(1, 5):
+            x = TF.relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x)))
+            skips.append(getattr(self, f"score{i}")(x))
+            x = TF.max_pool2d(x, 2, 2)
+        x = self.score_pool4(x)
+        for i in range(4, 0, -1):
+            x = getattr(self, f"upscore{i}")(x, output_size=skips[i - 1].shape[-2:]) + skips[i - 1]
+        return x
+
+
+TWINS = {"segnet_basic": (TorchSegNetBasic, (1, 3, 32, 48)), "segnet": (TorchSegNet, (1, 3, 32, 32)),
+         "fcn_basic": (TorchFCNBasic, (1, 3, 45, 61))}
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """name -> (tinyseg model, torch twin), built once (SegNet has 29M weights); each test copies
+    the weights it needs from one to the other first, so the tests do not depend on each other."""
+    nn.init.manual_seed(0)
+    torch.manual_seed(0)
+    return {name: (models.create(name, num_classes=11), twin(num_classes=11)) for name, (twin, _) in TWINS.items()}
+
+
+def _numpy(t) -> np.ndarray:
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else backend.to_numpy(t)
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_same_parameter_names_order_and_counts(pairs, name):
+    ours, twin = pairs[name]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in twin.named_parameters()]
+    assert sorted(ours.state_dict()) == sorted(k for k in twin.state_dict() if not k.endswith("num_batches_tracked"))
+    assert models.count_parameters(ours) == sum(p.numel() for p in twin.parameters())
+    expected = {"segnet_basic": 1_416_587, "segnet": 29_449_355, "fcn_basic": 623_607}[name]
+    assert models.count_parameters(ours) == expected
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_train_mode_outputs_gradients_and_running_stats_match(pairs, name):
+    """float64, so that no near-tie in max pooling can pick different windows in the two."""
+    ours, twin = pairs[name]
+    ours.astype("float64"), twin.double()
+    try:
+        twin.load_state_dict(to_torch_state_dict(ours))  # strict: every name matches
+        x = np.random.default_rng(1).uniform(0, 1, TWINS[name][1])
+        ours.train(), twin.train()
+        ours.zero_grad(), twin.zero_grad()
+        out, tout = ours(tinyseg.tensor(x)), twin(torch.tensor(x))
+        np.testing.assert_allclose(_numpy(out.data), _numpy(tout), rtol=1e-9, atol=1e-9)
+        g = np.random.default_rng(2).standard_normal(out.shape)
+        (out * tinyseg.tensor(g)).sum().backward()
+        (tout * torch.tensor(g)).sum().backward()
+        theirs = dict(twin.named_parameters())
+        # conv biases in front of train-mode batch norm have gradient 0 (up to roundoff): compare on
+        # the scale of the largest gradient, not their own
+        scale = max(float(np.abs(_numpy(p.grad)).max()) for p in twin.parameters())
+        for pname, p in ours.named_parameters():
+            _assert_close(_numpy(p.grad), _numpy(theirs[pname].grad), 1e-7, 1e-10 * scale, pname)
+        tbuffers = dict(twin.named_buffers())
+        for key, value in ours.named_buffers():  # the running statistics, updated by the batch
+            _assert_close(_numpy(value), _numpy(tbuffers[key]), 1e-9, 1e-12, key)
+    finally:
+        ours.zero_grad(), twin.zero_grad()
+        ours.astype("float32"), twin.float()
+
+
+def _assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float, name: str) -> None:
+    """assert_allclose's test, |a - e| <= atol + rtol |e|, fast enough for SegNet's 29M gradients."""
+    assert actual.shape == expected.shape, (name, actual.shape, expected.shape)
+    err = np.abs(actual - expected) - rtol * np.abs(expected)
+    worst = int(err.argmax())
+    assert err.flat[worst] <= atol, (f"{name}: {actual.flat[worst]} vs {expected.flat[worst]} at flat index {worst} "
+                                     f"(rtol {rtol}, atol {atol:.3g})")
+
+
+def _torch_indices(skips) -> list:
+    """tinyseg's within-window pooling indices as PyTorch's flat ones, per encoder."""
+    return [torch.from_numpy(_numpy(indices_to_torch(idx, 2, input_size=size).data)) for idx, size in skips]
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_eval_mode_float32_outputs_match(pairs, name):
+    """float32 within float32 tolerance. Two float32 implementations can resolve a near-tie in a
+    pooling window differently (values 1e-7 apart), and one such flip moves a value to another
+    pixel; so the twin unpools with tinyseg's pooling decisions here (the float64 tests above
+    check those decisions). FCN-Basic needs no such help: its pooled values do not move."""
+    ours, twin = pairs[name]
+    with torch.no_grad():
+        for m in twin.modules():  # non-trivial running statistics, copied to tinyseg
+            if isinstance(m, tnn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    from_torch_state_dict(ours, twin.state_dict())
+    ours.eval(), twin.eval()
+    x = np.random.default_rng(4).uniform(0, 1, TWINS[name][1]).astype("float32")
+    with tinyseg.no_grad(), torch.no_grad():
+        deepest, skips = ours.encode(tinyseg.tensor(x))
+        out = _numpy(ours.decode(deepest, skips).data)
+        ref = _numpy(twin(torch.tensor(x)) if name == "fcn_basic" else twin(torch.tensor(x), _torch_indices(skips)))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
+def test_torch_trained_weights_run_in_tinyseg_and_back():
+    torch.manual_seed(0)
+    twin = TorchSegNetBasic(num_classes=5)
+    ours = from_torch_state_dict(models.SegNetBasic(num_classes=5), twin.state_dict())
+    for key, value in twin.state_dict().items():
+        if not key.endswith("num_batches_tracked"):
+            np.testing.assert_array_equal(_numpy(ours.state_dict()[key]), _numpy(value))
+    back = TorchSegNetBasic(num_classes=5)
+    back.load_state_dict(to_torch_state_dict(ours))
+    for key, value in twin.state_dict().items():
+        assert torch.equal(back.state_dict()[key], value), key
+    with pytest.raises(RuntimeError, match=r"size mismatch for conv_classifier\.weight"):
+        from_torch_state_dict(models.SegNetBasic(num_classes=4), twin.state_dict())
+    wrong = {("encoder." + k): v for k, v in twin.state_dict().items()}
+    with pytest.raises(RuntimeError, match=r"missing key\(s\): norm|missing key\(s\): conv1\.weight"):
+        from_torch_state_dict(models.SegNetBasic(num_classes=5), wrong)
+
+
+def test_load_vgg16_encoder_from_a_torch_file(pairs, tmp_path):
+    """A file laid out like torchvision's vgg16_bn state_dict (random values, no download); the
+    plain vgg16 layout is tested with a dict in test_models.py."""
+    batch_norm = True
+    layers, c = [], 3
+    for _, n, w in VGG16_BLOCKS:
+        for _ in range(n):
+            layers += [tnn.Conv2d(c, w, 3, padding=1)] + ([tnn.BatchNorm2d(w)] if batch_norm else []) + [tnn.ReLU()]
+            c = w
+        layers.append(tnn.MaxPool2d(2))
+    vgg = tnn.Module()
+    vgg.features = tnn.Sequential(*layers)
+    vgg.classifier = tnn.Sequential(tnn.Linear(8, 4))
+    if batch_norm:
+        for m in vgg.modules():
+            if isinstance(m, tnn.BatchNorm2d):
+                m.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "vgg16.pth"
+    torch.save(vgg.state_dict(), path)
+    ours = pairs["segnet"][0]
+    models.load_vgg16_encoder(ours, str(path))
+    convs = [m for m in vgg.features if isinstance(m, tnn.Conv2d)]
+    bns = [m for m in vgg.features if isinstance(m, tnn.BatchNorm2d)]
+    names = [f"conv{b}_{j}" for b, n, _ in VGG16_BLOCKS for j in range(1, n + 1)]
+    for k, name in enumerate(names):
+        np.testing.assert_array_equal(_numpy(getattr(ours, name).weight.data), _numpy(convs[k].weight))
+        if batch_norm:
+            np.testing.assert_array_equal(_numpy(getattr(ours, f"{name}_bn").running_var), _numpy(bns[k].running_var))

@@ -1,0 +1,114 @@
+"""Bayesian SegNet-Basic (Kendall et al., 2017): dropout as approximate Bayesian inference.
+
+Dropout stays on at test time; each forward pass then samples a different thinned network,
+and the spread of their softmax outputs measures how unsure the model is about each pixel
+(Monte Carlo dropout, Gal & Ghahramani 2016).
+
+    >>> net = BayesianSegNetBasic(num_classes=11)
+    >>> out = mc_predict(net, x, samples=8, generator=tinyseg.backend.default_rng(0))
+    >>> out.mean.shape, out.variance.shape, out.entropy.shape
+    ((1, 11, 360, 480), (1, 360, 480), (1, 360, 480))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import backend, nn
+from ..functional.activation import softmax
+from ..tensor import Tensor, no_grad
+from .registry import register
+from .segnet import SegNetBasic
+
+__all__ = ["BayesianSegNetBasic", "MCPrediction", "mc_predict", "has_dropout"]
+
+
+@register("bayesian_segnet_basic")
+class BayesianSegNetBasic(SegNetBasic):
+    """SegNet-Basic with dropout (p = 0.5) after the two inner encoders and the two inner decoders,
+    where the authors' bayesian_segnet_basic_train.prototxt puts it:
+
+    encdrop3, encdrop4: after pool3 and pool4 (encoder 3 and 4 outputs)
+    decdrop4, decdrop3: after conv_decode4_bn and conv_decode3_bn (decoder 4 and 3 outputs)
+
+    Same parameters as SegNet-Basic (dropout has none), so their weights are interchangeable.
+    Use :func:`mc_predict` for the sampled prediction and its uncertainty.
+    """
+
+    def __init__(self, num_classes: int = 11, in_channels: int = 3, p: float = 0.5,
+                 *, rng: np.random.Generator | None = None) -> None:
+        super().__init__(num_classes, in_channels, rng=rng)
+        self.config["kwargs"]["p"] = p
+        self.encdrop3, self.encdrop4 = nn.Dropout(p), nn.Dropout(p)
+        self.decdrop4, self.decdrop3 = nn.Dropout(p), nn.Dropout(p)
+
+
+@dataclass
+class MCPrediction:
+    """What :func:`mc_predict` returns; arrays on the active backend.
+
+    mean: (N, K, H, W) mean of the sampled softmax probabilities.
+    prediction: (N, H, W) argmax of ``mean`` (integer class per pixel).
+    variance: (N, H, W) variance over the samples of the probability of the predicted class
+        (the paper's "model uncertainty" map).
+    entropy: (N, H, W) entropy of ``mean`` in nats, -sum_k p_k log p_k (0 = certain, log K = uniform).
+    samples: how many forward passes were averaged.
+    """
+
+    mean: Any
+    prediction: Any
+    variance: Any
+    entropy: Any
+    samples: int
+
+
+def has_dropout(model: nn.Module) -> bool:
+    """True when ``model`` has a Dropout layer, i.e. Monte Carlo sampling makes sense for it."""
+    return any(isinstance(m, nn.Dropout) for m in model.modules())
+
+
+def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = None) -> MCPrediction:
+    """Monte Carlo dropout: run ``model`` ``samples`` times with dropout on, batch norm in eval mode.
+
+    x: (N, C, H, W). generator: e.g. ``backend.default_rng(seed)``, shared by every Dropout layer
+    for this call (the same seed gives the same samples); None keeps each layer's own generator.
+    The model's modes and generators are restored afterwards; no graph is recorded.
+    """
+    drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+    if not drops:
+        raise ValueError(f"mc_predict: {type(model).__name__} has no Dropout layer, so every sample would be "
+                         "the same; use a Bayesian model such as BayesianSegNetBasic")
+    if samples < 1:
+        raise ValueError(f"mc_predict: samples must be at least 1, got {samples}")
+    modes = [(m, m.training) for m in model.modules()]
+    generators = [m.generator for m in drops]
+    try:
+        model.eval()  # batch norm: running statistics
+        for m in drops:  # ... but dropout keeps sampling
+            m.train()
+            if generator is not None:
+                m.generator = generator
+        mean = m2 = None
+        with no_grad():
+            for s in range(1, samples + 1):  # Welford: running mean and sum of squared deviations
+                p = softmax(model(x), dim=1).data
+                if mean is None:
+                    mean, m2 = p.copy(), backend.xp_of(p).zeros_like(p)
+                    continue
+                delta = p - mean
+                mean += delta / s
+                m2 += delta * (p - mean)
+    finally:
+        for m, mode in modes:
+            m.training = mode
+        for m, g in zip(drops, generators):
+            m.generator = g
+    xp = backend.xp_of(mean)
+    prediction = mean.argmax(axis=1)
+    variance = xp.take_along_axis(m2 / samples, prediction[:, None], axis=1)[:, 0]
+    plogp = xp.where(mean > 0, mean * xp.log(xp.where(mean > 0, mean, 1)), 0)
+    entropy = -plogp.sum(axis=1)
+    return MCPrediction(mean=mean, prediction=prediction, variance=variance, entropy=entropy, samples=samples)

@@ -1,0 +1,55 @@
+"""Models by name, so that a checkpoint or a command line can rebuild one from a string.
+
+    >>> from tinyseg import models
+    >>> models.available()
+    ['bayesian_segnet_basic', 'fcn_basic', 'segnet', 'segnet_basic']
+    >>> net = models.create("segnet_basic", num_classes=11)
+    >>> net.config
+    {'name': 'segnet_basic', 'kwargs': {'num_classes': 11, 'in_channels': 3}}
+    >>> models.count_parameters(net)
+    1416587
+
+Every model sets ``self.config`` (its registered name and the constructor arguments that
+define its shape) in ``__init__``; :mod:`tinyseg.checkpoint` stores it and calls
+:func:`create` with it to rebuild the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["register", "create", "available", "count_parameters"]
+
+_MODELS: dict[str, type] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator: make the model creatable as ``create(name, ...)``; sets ``cls.model_name``."""
+
+    def add(cls: type) -> type:
+        if name in _MODELS and _MODELS[name] is not cls:
+            raise ValueError(f"model name {name!r} is already registered to {_MODELS[name].__name__}")
+        _MODELS[name] = cls
+        cls.model_name = name
+        return cls
+
+    return add
+
+
+def available() -> list[str]:
+    """The registered model names, sorted."""
+    return sorted(_MODELS)
+
+
+def create(name: str, **kwargs: Any) -> Any:
+    """Build the model registered as ``name`` with constructor arguments ``kwargs``."""
+    if name not in _MODELS:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(available())}")
+    return _MODELS[name](**kwargs)
+
+
+def count_parameters(model: Any) -> int:
+    """Number of trainable scalars: conv weights and biases, batch-norm scales and shifts
+    (running statistics are buffers, not parameters, and are not counted)."""
+    return sum(int(p.size) for p in model.parameters() if p.requires_grad)
