@@ -1,0 +1,327 @@
+"""python -m tinyseg.train: train a segmentation model, validate it, keep the best checkpoint.
+
+With no arguments it trains SegNet-Basic on the built-in synthetic street scenes (no download,
+a few minutes on a laptop CPU). With ``--data DIR`` it trains on CamVid with the paper's recipe.
+
+    python -m tinyseg.train                                   # synthetic scenes
+    python -m tinyseg.train --data ../shared/camvid --out runs/camvid
+    python -m tinyseg.train --resume runs/camvid/last.npz     # carry on exactly where it stopped
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import backend, checkpoint, models, nn, optim
+from .cli import CLIError, atomic_write, parse_size, run_command, save_png, write_json
+from .data import (
+    CAMVID_CLASSES, SEGNET_TUTORIAL_WEIGHTS, CamVid, DataLoader, SyntheticScenes, colorize,
+    median_frequency_weights,
+)
+from .data import transforms as T
+from .functional import cross_entropy
+from .metrics import ConfusionMatrix
+from .tensor import Tensor, no_grad
+from .viz import plot_curves, side_by_side
+
+IGNORE_INDEX = 11
+NUM_CLASSES = 11
+
+# The two built-in recipes. CamVid's follows the paper (SegNet-Basic, Caffe solver): SGD, lr 0.1,
+# momentum 0.9, weight decay 5e-4, batch 4, median-frequency weights, full 360x480 images.
+# The synthetic one is sized to finish in a few minutes on a 2-core CPU.
+RECIPES: dict[str, dict[str, Any]] = {
+    "camvid": dict(iters=10_000, batch_size=4, lr=0.1, size=None, val_every=500),
+    "synthetic": dict(iters=300, batch_size=4, lr=0.1, size=(96, 128), val_every=100),
+}
+SYNTHETIC_VAL = 40
+
+
+def build_parser(only_given: bool = False) -> argparse.ArgumentParser:
+    """The command line. ``only_given``: parse only what was typed (no defaults), for --resume."""
+    p = argparse.ArgumentParser(
+        prog="python -m tinyseg.train", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--data", type=Path, help="CamVid root (SegNet tutorial layout); default: synthetic scenes")
+    p.add_argument("--synthetic", type=int, default=400, metavar="N",
+                   help="number of synthetic training scenes when no --data is given (40 more validate)")
+    p.add_argument("--model", default="segnet_basic", choices=models.available())
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--iters", type=int, help="training iterations (default: 10000 on CamVid, 300 synthetic)")
+    length.add_argument("--epochs", type=float, help="training length in passes over the training set")
+    p.add_argument("--batch-size", type=int, help="images per step (default 4)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.1 with SGD, 1e-3 with Adam)")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    p.add_argument("--class-weights", default="median", choices=["median", "segnet-tutorial", "none"],
+                   help="median: median frequency balancing on the training labels")
+    p.add_argument("--loss-norm", default="caffe", choices=["caffe", "torch"],
+                   help="caffe: divide the loss by the counted pixels; torch: by their summed weights")
+    p.add_argument("--augment", action="store_true", help="random flips, scale-and-crop, colour jitter")
+    p.add_argument("--size", type=parse_size, help="resize images to HxW (default: 360x480 CamVid, 96x128 synthetic)")
+    p.add_argument("--val-every", type=int, help="validate every N iterations (default 500 CamVid, 100 synthetic)")
+    p.add_argument("--log-every", type=int, default=10, help="read the loss from the device every N steps")
+    p.add_argument("--workers", type=int, default=2, help="background threads decoding images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="output folder (default runs/<model>-<date>)")
+    p.add_argument("--resume", type=Path, help="checkpoint to continue from (the run's last.npz)")
+    if only_given:
+        for action in p._actions:
+            action.default = argparse.SUPPRESS
+    return p
+
+
+# ---- set-up -----------------------------------------------------------------------------
+
+
+def _datasets(args: argparse.Namespace) -> tuple[Any, Any]:
+    if args.data is None:
+        size = args.size or RECIPES["synthetic"]["size"]
+        return (SyntheticScenes(args.synthetic, size=size, seed=args.seed),
+                SyntheticScenes(SYNTHETIC_VAL, size=size, seed=args.seed + 10_000))
+    return CamVid(args.data, split="train"), CamVid(args.data, split="val")
+
+
+def _class_weights(kind: str, train_set: Any) -> np.ndarray | None:
+    if kind == "none":
+        return None
+    if kind == "segnet-tutorial":
+        return np.asarray(SEGNET_TUTORIAL_WEIGHTS[:NUM_CLASSES], dtype=np.float32)
+    print(f"computing median-frequency class weights over {len(train_set)} training labels...", file=sys.stderr)
+    return np.asarray(median_frequency_weights(train_set, NUM_CLASSES, IGNORE_INDEX), dtype=np.float32)
+
+
+def make_transforms(size: tuple[int, int] | None, augment: bool = False) -> T.Compose:
+    """The input pipeline shared by train, evaluate and predict: resize, augment, normalise."""
+    steps: list[Any] = []
+    if size is not None:
+        steps.append(T.Resize(size))
+    if augment:
+        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(), T.ColorJitter()]
+    steps.append(T.Normalize())
+    return T.Compose(steps)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe's defaults filled in where the command line left a value out."""
+    recipe = RECIPES["synthetic" if args.data is None else "camvid"]
+    if args.data is None and args.size is None:
+        args.size = recipe["size"]
+    args.batch_size = args.batch_size or recipe["batch_size"]
+    args.lr = args.lr if args.lr is not None else (recipe["lr"] if args.optimizer == "sgd" else 1e-3)
+    args.val_every = args.val_every or recipe["val_every"]
+    for name in ("batch_size", "val_every", "log_every", "iters"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.out is None:
+        args.out = Path("runs") / f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return recipe
+
+
+# ---- one validation pass ------------------------------------------------------------------
+
+
+def validate(model: nn.Module, loader: DataLoader, keep: int = 0) -> tuple[dict[str, Any], list[Any]]:
+    """Scores of ``model`` on every batch of ``loader`` and the first ``keep`` (image, truth, pred)."""
+    model.eval()
+    cm = ConfusionMatrix(NUM_CLASSES, IGNORE_INDEX)
+    samples: list[Any] = []
+    with no_grad():
+        for images, labels in loader:
+            pred = model(Tensor(images)).data.argmax(axis=1)
+            cm.update(pred, labels)
+            for i in range(min(keep - len(samples), len(pred))):
+                samples.append((images[i], labels[i], pred[i]))
+    model.train()
+    return cm.scores(), samples
+
+
+def _sample_picture(samples: list[Any]) -> np.ndarray:
+    rows = []
+    for image, label, pred in samples:
+        img = backend.to_numpy(image).transpose(1, 2, 0)
+        img = ((img - img.min()) / max(float(img.max() - img.min()), 1e-6) * 255).astype(np.uint8)
+        rows.append([img, colorize(backend.to_numpy(label)), colorize(backend.to_numpy(pred))])
+    return side_by_side(rows)
+
+
+# ---- the loop -------------------------------------------------------------------------------
+
+
+class _StopFlag:
+    """Ctrl-C asks the loop to stop after the current step (a second Ctrl-C stops at once)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> _StopFlag:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def train(args: argparse.Namespace) -> int:
+    backend.use(args.backend)
+    recipe = _settings(args)
+    train_set, val_set = _datasets(args)
+    weights = _class_weights(args.class_weights, train_set)
+
+    nn.init.manual_seed(args.seed)
+    model = models.create(args.model, num_classes=NUM_CLASSES)
+    if args.optimizer == "sgd":
+        optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    else:
+        optimizer = optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed,
+                        transforms=make_transforms(args.size, args.augment), workers=args.workers, drop_last=True)
+    val_loader = DataLoader(val_set, args.batch_size, shuffle=False, seed=args.seed,
+                            transforms=make_transforms(args.size), workers=args.workers)
+    if len(loader) == 0:
+        raise CLIError(f"the training set has {len(train_set)} images, fewer than one batch of {args.batch_size}")
+    total = args.iters or (math.ceil(args.epochs * len(loader)) if args.epochs else recipe["iters"])
+    dropout_rng = backend.default_rng(args.seed)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.generator = dropout_rng
+
+    start, best, records = 0, -1.0, []
+    if args.resume is not None:
+        checkpoint.load_checkpoint(args.resume, model, optimizer)
+        meta = model.checkpoint_meta
+        start, best = int(meta["iteration"]), float(meta.get("best_miou", -1.0))
+        if "dropout_rng" in meta and hasattr(dropout_rng, "bit_generator"):
+            dropout_rng.bit_generator.state = meta["dropout_rng"]
+        log_path = args.out / "metrics.jsonl"
+        if log_path.exists():
+            records = [r for r in map(json.loads, log_path.read_text().splitlines()) if r["iter"] <= start]
+        print(f"resumed from {args.resume} at iteration {start}", file=sys.stderr)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "config.json", _jsonable(args))
+    weight_t = None if weights is None else backend.to_device(weights)
+
+    def save(name: str, iteration: int) -> Path:
+        meta = {
+            "iteration": iteration, "best_miou": best, "classes": list(CAMVID_CLASSES[:NUM_CLASSES]),
+            "size": list(args.size) if args.size else None, "seed": args.seed, "data": str(args.data or "synthetic"),
+            "args": _jsonable(args),
+        }
+        if hasattr(dropout_rng, "bit_generator"):
+            meta["dropout_rng"] = dropout_rng.bit_generator.state
+        path = args.out / name
+        checkpoint.save_checkpoint(path, model, optimizer, meta=meta)
+        return path
+
+    def write_log() -> None:
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        atomic_write(args.out / "metrics.jsonl", lambda tmp: Path(tmp).write_text(text))
+
+    from tqdm import tqdm  # noqa: PLC0415
+
+    pending: list[Any] = []  # losses still on the device, read every --log-every steps
+    bar = tqdm(total=total, initial=start, desc="train", unit="it", dynamic_ncols=True, file=sys.stderr)
+    it = start
+    batches = loader.iter_from(start // len(loader), start % len(loader))
+    with _StopFlag() as stop:
+        while it < total:
+            try:
+                images, labels = next(batches)
+            except StopIteration:
+                batches = loader.iter_from(it // len(loader), 0)
+                continue
+            logits = model(Tensor(images))
+            loss = cross_entropy(logits, labels, weight=weight_t, ignore_index=IGNORE_INDEX,
+                                 normalization=args.loss_norm)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            pending.append(loss.data)
+            it += 1
+            bar.update(1)
+            if len(pending) == args.log_every or it == total or stop.requested or it % args.val_every == 0:
+                values = backend.to_numpy(backend.get_xp().stack(pending)).tolist()
+                first = it - len(pending) + 1
+                records += [{"iter": first + i, "loss": v} for i, v in enumerate(values)]
+                pending.clear()
+                bar.set_postfix(loss=f"{values[-1]:.4f}", img_s=f"{(bar.format_dict['rate'] or 0) * args.batch_size:.2f}")
+                if not all(math.isfinite(v) for v in values):
+                    bar.close()
+                    write_log()
+                    print(f"tinyseg.train: error: the loss became {values[-1]} at iteration {it}; stopping. "
+                          f"The last good checkpoint is kept in {args.out} (try a lower --lr).", file=sys.stderr)
+                    return 1
+            if it % args.val_every == 0 or it == total:
+                scores, samples = validate(model, val_loader, keep=4)
+                records.append({"iter": it, **{k: scores[k] for k in ("global_acc", "class_acc", "miou")}})
+                tqdm.write(f"val @ {it}: G {100 * scores['global_acc']:.1f}  C {100 * scores['class_acc']:.1f}  "
+                           f"mIoU {100 * scores['miou']:.1f}", file=sys.stderr)
+                if scores["miou"] > best:
+                    best = scores["miou"]
+                    save("best.npz", it)
+                save("last.npz", it)
+                write_log()
+                plot_curves(args.out / "curves.png", records)
+                save_png(args.out / "val_samples.png", _sample_picture(samples))
+            if stop.requested and it < total:
+                bar.close()
+                path = save("last.npz", it)
+                write_log()
+                print(f"\ninterrupted at iteration {it}; saved {path}. Resume with:\n"
+                      f"  python -m tinyseg.train --resume {path}", file=sys.stderr)
+                return 130
+    bar.close()
+    final = next(r for r in reversed(records) if "miou" in r)
+    print(f"done: {total} iterations. validation G {100 * final['global_acc']:.1f}  C {100 * final['class_acc']:.1f}  "
+          f"mIoU {100 * final['miou']:.1f} (best mIoU {100 * best:.1f}).\noutputs in {args.out}: best.npz, last.npz, "
+          "metrics.jsonl, curves.png, val_samples.png")
+    return 0
+
+
+def _jsonable(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+
+
+def _args_for_resume(argv: list[str] | None, args: argparse.Namespace) -> argparse.Namespace:
+    """A resumed run takes its settings from the checkpoint; what is typed again overrides them."""
+    saved = checkpoint.read_meta(args.resume).get("args")
+    if saved is None:
+        raise CLIError(f"{args.resume} was not written by tinyseg.train (no saved settings); cannot resume")
+    merged = vars(build_parser().parse_args([])) | saved
+    for key in ("data", "out", "resume"):
+        merged[key] = Path(merged[key]) if merged.get(key) is not None else None
+    merged["size"] = tuple(merged["size"]) if merged.get("size") else None
+    given = vars(build_parser(only_given=True).parse_args(argv))
+    merged["out"] = Path(args.resume).parent  # the run's own folder, unless --out is typed again
+    return argparse.Namespace(**(merged | given))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def run() -> int:
+        return train(_args_for_resume(argv, args) if args.resume is not None else args)
+
+    return run_command("tinyseg.train", run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

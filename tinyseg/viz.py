@@ -1,0 +1,77 @@
+"""Pictures: label maps in colour, overlays, side-by-side samples, training curves.
+
+Everything returns or writes plain uint8 images (H, W, 3); matplotlib is used only for curves,
+with the non-interactive Agg backend so it works on a machine without a screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cli import atomic_write
+from .data import colorize
+
+__all__ = ["overlay", "side_by_side", "uncertainty_image", "plot_curves"]
+
+
+def overlay(image: np.ndarray, label: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Blend the colour label map over the image. image (H, W, 3) uint8, label (H, W) -> (H, W, 3) uint8."""
+    colours = colorize(label).astype(np.float32)
+    return (alpha * colours + (1 - alpha) * image.astype(np.float32)).round().astype(np.uint8)
+
+
+def side_by_side(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarray:
+    """Tile images (each (H, W, 3) uint8, same size) into a grid with white gaps between them."""
+    h, w = rows[0][0].shape[:2]
+    ncols = max(len(r) for r in rows)
+    grid = np.full((len(rows) * (h + gap) - gap, ncols * (w + gap) - gap, 3), 255, dtype=np.uint8)
+    for i, row in enumerate(rows):
+        for j, img in enumerate(row):
+            grid[i * (h + gap): i * (h + gap) + h, j * (w + gap): j * (w + gap) + w] = img
+    return grid
+
+
+def uncertainty_image(values: np.ndarray) -> np.ndarray:
+    """A map of non-negative values (H, W) as a dark-to-bright heat image (H, W, 3) uint8."""
+    import matplotlib  # noqa: PLC0415
+
+    v = np.asarray(values, dtype=np.float64)
+    top = v.max() if v.size and v.max() > 0 else 1.0
+    return (matplotlib.colormaps["magma"](v / top)[..., :3] * 255).round().astype(np.uint8)
+
+
+def plot_curves(path: str | Path, records: Sequence[dict[str, Any]]) -> None:
+    """Training loss and validation scores against the iteration, written as a PNG (atomically).
+
+    records: dicts with "iter" and either "loss" (training) or "miou"/"global_acc"/"class_acc".
+    """
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    train = [r for r in records if "loss" in r]
+    val = [r for r in records if "miou" in r]
+    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(10, 3.8))
+    if train:
+        its = np.array([r["iter"] for r in train])
+        loss = np.array([r["loss"] for r in train])
+        ax_loss.plot(its, loss, lw=0.5, alpha=0.4, color="tab:blue")
+        k = max(1, len(loss) // 50)
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        ax_loss.plot(its[k - 1:], smooth, color="tab:blue", label=f"mean of {k}")
+        ax_loss.legend()
+    ax_loss.set(xlabel="iteration", ylabel="training loss", title="loss")
+    for key, name in [("global_acc", "G"), ("class_acc", "C"), ("miou", "mIoU")]:
+        if val:
+            ax_val.plot([r["iter"] for r in val], [100 * r[key] for r in val], marker="o", ms=3, label=name)
+    ax_val.set(xlabel="iteration", ylabel="%", title="validation")
+    if val:
+        ax_val.legend()
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)
