@@ -2,7 +2,8 @@
 names and counts, same outputs and gradients (train and eval mode), state dicts that move
 both ways (tinyseg.checkpoint.from_torch_state_dict / to_torch_state_dict), VGG16 files.
 
-The twins below are the reference PyTorch implementations that docs/checkpoints.md names:
+The twins are the reference PyTorch implementations that docs/checkpoints.md names, defined
+in tinyseg/torch_twins.py (``python -m tinyseg.bench --compare torch`` times the same ones):
 tinyseg's parameter "conv_decode3_bn.running_var" is TorchSegNetBasic().conv_decode3_bn.running_var.
 """
 
@@ -12,109 +13,19 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, models, nn
+from tinyseg import backend, models, nn, torch_twins
 from tinyseg.checkpoint import from_torch_state_dict, to_torch_state_dict
 from tinyseg.functional.pool import indices_to_torch
 from tinyseg.models.segnet import VGG16_BLOCKS
 
 torch = pytest.importorskip("torch", reason="PyTorch is the reference these tests compare against")
 pytestmark = pytest.mark.torch
-tnn, TF = torch.nn, torch.nn.functional
+tnn = torch.nn
 
 
-class TorchSegNetBasic(tnn.Module):
-    """SegNet-Basic in torch.nn: LRN, 4 x (conv 7x7, BN, ReLU, pool), 4 x (unpool, conv 7x7, BN), 1x1."""
-
-    def __init__(self, num_classes: int = 11, in_channels: int = 3) -> None:
-        super().__init__()
-        self.norm = tnn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
-        for i in range(1, 5):
-            setattr(self, f"conv{i}", tnn.Conv2d(in_channels if i == 1 else 64, 64, 7, padding=3))
-            setattr(self, f"conv{i}_bn", tnn.BatchNorm2d(64))
-        for i in range(4, 0, -1):
-            setattr(self, f"conv_decode{i}", tnn.Conv2d(64, 64, 7, padding=3))
-            setattr(self, f"conv_decode{i}_bn", tnn.BatchNorm2d(64))
-        self.conv_classifier = tnn.Conv2d(64, num_classes, 1)
-
-    def forward(self, x, indices=None):
-        """indices: optional flat pooling indices to unpool with instead of this model's own."""
-        x = self.norm(x)
-        pooled = []
-        for i in range(1, 5):
-            x = TF.relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x)))
-            size = x.shape[-2:]
-            x, idx = TF.max_pool2d(x, 2, 2, return_indices=True)
-            pooled.append((idx if indices is None else indices[i - 1], size))
-        for i in range(4, 0, -1):
-            idx, size = pooled[i - 1]
-            x = TF.max_unpool2d(x, idx, 2, 2, output_size=size)
-            x = getattr(self, f"conv_decode{i}_bn")(getattr(self, f"conv_decode{i}")(x))
-        return self.conv_classifier(x)
-
-
-class TorchSegNet(tnn.Module):
-    """SegNet in torch.nn: VGG16 encoder (conv-BN-ReLU), mirrored decoder, conv1_1_D to classes."""
-
-    def __init__(self, num_classes: int = 11, in_channels: int = 3) -> None:
-        super().__init__()
-        c = in_channels
-        for b, n, w in VGG16_BLOCKS:
-            for j in range(1, n + 1):
-                setattr(self, f"conv{b}_{j}", tnn.Conv2d(c, w, 3, padding=1))
-                setattr(self, f"conv{b}_{j}_bn", tnn.BatchNorm2d(w))
-                c = w
-        widths = {b: w for b, _, w in VGG16_BLOCKS}
-        for b, n, w in reversed(VGG16_BLOCKS):
-            for j in range(n, 0, -1):
-                out = w if j > 1 else widths.get(b - 1, num_classes)
-                setattr(self, f"conv{b}_{j}_D", tnn.Conv2d(w, out, 3, padding=1))
-                if (b, j) != (1, 1):
-                    setattr(self, f"conv{b}_{j}_D_bn", tnn.BatchNorm2d(out))
-
-    def forward(self, x, indices=None):
-        """indices: optional flat pooling indices to unpool with instead of this model's own."""
-        pooled = []
-        for b, n, _ in VGG16_BLOCKS:
-            for j in range(1, n + 1):
-                x = TF.relu(getattr(self, f"conv{b}_{j}_bn")(getattr(self, f"conv{b}_{j}")(x)))
-            size = x.shape[-2:]
-            x, idx = TF.max_pool2d(x, 2, 2, return_indices=True)
-            pooled.append((idx if indices is None else indices[b - 1], size))
-        for b, n, _ in reversed(VGG16_BLOCKS):
-            idx, size = pooled[b - 1]
-            x = TF.max_unpool2d(x, idx, 2, 2, output_size=size)
-            for j in range(n, 0, -1):
-                conv = getattr(self, f"conv{b}_{j}_D")
-                x = conv(x) if (b, j) == (1, 1) else TF.relu(getattr(self, f"conv{b}_{j}_D_bn")(conv(x)))
-        return x
-
-
-class TorchFCNBasic(tnn.Module):
-    """FCN-Basic in torch.nn: SegNet-Basic's encoder, 1x1 scores, 2x transposed convs, additions."""
-
-    def __init__(self, num_classes: int = 11, in_channels: int = 3) -> None:
-        super().__init__()
-        self.norm = tnn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
-        for i in range(1, 5):
-            setattr(self, f"conv{i}", tnn.Conv2d(in_channels if i == 1 else 64, 64, 7, padding=3))
-            setattr(self, f"conv{i}_bn", tnn.BatchNorm2d(64))
-            setattr(self, f"score{i}", tnn.Conv2d(64, num_classes, 1))
-        self.score_pool4 = tnn.Conv2d(64, num_classes, 1)
-        for i in range(4, 0, -1):
-            setattr(self, f"upscore{i}", tnn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False))
-
-    def forward(self, x):
-        x = self.norm(x)
-        skips = []
-        for i in range(1, 5):
-            x = TF.relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x)))
-            skips.append(getattr(self, f"score{i}")(x))
-            x = TF.max_pool2d(x, 2, 2)
-        x = self.score_pool4(x)
-        for i in range(4, 0, -1):
-            x = getattr(self, f"upscore{i}")(x, output_size=skips[i - 1].shape[-2:]) + skips[i - 1]
-        return x
-
+TorchSegNetBasic = torch_twins.TorchSegNetBasic
+TorchSegNet = torch_twins.TorchSegNet
+TorchFCNBasic = torch_twins.TorchFCNBasic
 
 TWINS = {"segnet_basic": (TorchSegNetBasic, (1, 3, 32, 48)), "segnet": (TorchSegNet, (1, 3, 32, 32)),
          "fcn_basic": (TorchFCNBasic, (1, 3, 45, 61))}

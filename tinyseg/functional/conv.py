@@ -1,14 +1,25 @@
-"""Convolution as windows plus one matrix product, in tiles of rows so that memory stays bounded.
+"""Convolution as row windows plus one matrix product per tile, channels-last, in tiles of rows.
 
 Three kernels do all the work, and both ops below are made of them:
 
-- :func:`_conv_forward`: pad, take the window view (``window.windows``), and for each tile of
-  output rows copy its windows into a matrix ``cols`` (C*kh*kw, rows*Wo) and compute
-  ``w (O, C*kh*kw) @ cols``: one GEMM per tile. The whole window matrix of a 360x480 image
-  with 64 channels and a 7x7 kernel would take 2 GB; a tile takes about ``TILE_BYTES``.
-- :func:`_conv_weight_grad`: the same tiles, ``gw += g_tile (O, rows*Wo) @ cols.T``.
+- :func:`_conv_forward`: copy x into a zero-padded channels-last array (N, Hp, Wp, C)
+  (``window.pad_channels_last``), take the ``kw``-wide windows along each row
+  (``window.row_windows``) and, for a tile of output rows, copy the windows of the input rows
+  it reads into a matrix ``R`` (pixels, kw*C). One GEMM ``Z = R @ W`` with the weights laid out
+  as (kw*C, kh*O) gives, for every input row, its contribution to every kernel row ``i``;
+  output row ``r`` is the sum over ``i`` of ``Z``'s row ``r*s + i``, block ``i``: kh shifted adds.
+- :func:`_conv_weight_grad`: the same tiles; kernel row ``i`` met the input rows ``r*s + i``,
+  a slice of ``R`` (a view when s = 1), so ``gw[:, :, i] += R_slice.T @ g_tile``: kh GEMMs.
 - :func:`_conv_input_grad`: the output gradient, dilated by the stride and padded, convolved
   (by :func:`_conv_forward`) with the kernel flipped in space and with in/out channels swapped.
+
+Why this shape of GEMM (docs/performance.md has the measurements): with ``(pixels, K) @ (K, N)``
+the long side is the pixels and both K = kw*C and N = kh*O are hundreds wide, which BLAS runs
+several times faster than the textbook ``w (O, C*kh*kw) @ cols (C*kh*kw, pixels)`` with only
+O = 64 rows; and the copied matrix holds each input value kw times, not kh*kw times. The outputs
+are channels-last arrays returned as (N, O, Ho, Wo) views, so the next convolution's
+channels-last copy reads memory in order. tests/test_conv_paths.py keeps the textbook version
+(windows, one ``w @ cols`` per tile) as the reference that this one must equal.
 
 conv2d runs forward / weight grad / input grad. conv_transpose2d *is* conv2d's input gradient,
 so its forward is :func:`_conv_input_grad` and its backward uses the other two.
@@ -21,64 +32,107 @@ from typing import Any
 
 from .. import backend
 from ..tensor import Context, Function, Tensor
-from .window import Pads, output_size, pad2d, pair, windows
+from .window import Pads, output_size, pad_channels_last, pair, row_windows, windows_channels_last
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
 TILE_BYTES = 32 * 2**20
-"""About how many bytes one tile's window matrix may take (it holds C*kh*kw values per pixel)."""
+"""About how many bytes one tile's matrices may take (R: kw*C values per pixel, Z: kh*O)."""
+
+FOLD_LIMIT = 256
+"""Kernels with at most this many weights per output channel (C*kh*kw: an RGB input layer) fold
+all kernel rows into R: one GEMM straight into the output, no shifted adds. With 3 channels a
+row window is only kw*3 wide, too thin for a fast GEMM, and Z (kh*O per pixel) would dwarf it."""
 
 
-def _tiles(win: Any) -> Iterator[tuple[int, int, int, Any]]:
-    """Walk a window view (N, C, Ho, Wo, kh, kw) in tiles of output rows of one image.
+def _tiles(rwin: Any, kh: int, sh: int, ho: int, width: int) -> Iterator[tuple[int, int, int, Any]]:
+    """Walk row windows (N, Hp, Wo, kw, C) in tiles of output rows of one image.
 
-    Yields ``(n, r0, r1, cols)`` with ``cols`` (C*kh*kw, (r1-r0)*Wo): column ``p`` holds the
-    window of output pixel ``p`` of rows r0:r1 of image n, in weight order (c, i, j).
+    Yields ``(n, r0, r1, R)``: R (rows_in * Wo, kw*C) holds, row by row, the windows of the
+    ``rows_in = (r1 - r0 - 1) * sh + kh`` input rows that output rows r0:r1 read, starting at
+    input row ``r0 * sh``. ``width``: the widest matrix per pixel (values), which sets the tile size.
     """
-    n_img, c, ho, wo, kh, kw = win.shape
-    rows = max(1, TILE_BYTES // (c * kh * kw * wo * win.itemsize))
+    n_img, _, wo, kw, c = rwin.shape
+    budget = TILE_BYTES // (wo * width * rwin.itemsize)  # input rows per tile
+    rows = max(1, (budget - kh) // sh + 1)
     for n in range(n_img):
         for r0 in range(0, ho, rows):
             r1 = min(ho, r0 + rows)
-            # (C, rows, Wo, kh, kw) -> (C, kh, kw, rows, Wo): the innermost copy runs along
-            # an input row, so the copy into the matrix reads memory in order
-            cols = win[n, :, r0:r1].transpose(0, 3, 4, 1, 2).reshape(c * kh * kw, -1)
-            yield n, r0, r1, cols
+            yield n, r0, r1, rwin[n, r0 * sh:(r1 - 1) * sh + kh].reshape(-1, kw * c)
 
 
-def _conv_forward(x: Any, w: Any, stride: tuple[int, int], pads: Pads) -> Any:
-    """x (N, C, H, W), w (O, C, kh, kw) -> (N, O, Ho, Wo): the cross-correlation, tile by tile."""
-    o = w.shape[0]
-    win = windows(pad2d(x, pads), w.shape[2:], stride)
-    n, _, ho, wo = win.shape[:4]
-    w2 = w.reshape(o, -1)
-    out = backend.xp_of(x).empty((n, o, ho, wo), dtype=x.dtype)
-    for i, r0, r1, cols in _tiles(win):
-        out[i, :, r0:r1] = (w2 @ cols).reshape(o, r1 - r0, wo)
-    return out
+def _conv_forward(x: Any, w: Any, stride: tuple[int, int], pads: Pads,
+                  dilation: tuple[int, int] = (1, 1)) -> Any:
+    """x (N, C, H, W), w (O, C, kh, kw) -> (N, O, Ho, Wo) (a channels-last view): the cross-correlation.
+
+    ``dilation``: spread x's pixels apart first (``window.pad_channels_last``), for input gradients.
+    """
+    o, c, kh, kw = w.shape
+    sh, sw = stride
+    xpad = pad_channels_last(x, pads, dilation)
+    if c * kh * kw <= FOLD_LIMIT:
+        return _folded_forward(xpad, w, stride)
+    rwin = row_windows(xpad, kw, sw)
+    n, ho, wo = xpad.shape[0], output_size(xpad.shape[1], kh, sh), rwin.shape[2]
+    wz = w.transpose(3, 1, 2, 0).reshape(kw * c, kh * o)  # rows (j, c) match R's columns; columns (i, o)
+    out = backend.xp_of(x).empty((n, ho, wo, o), dtype=x.dtype)
+    for i, r0, r1, rmat in _tiles(rwin, kh, sh, ho, max(kw * c, kh * o)):
+        z = (rmat @ wz).reshape(-1, wo, kh, o)  # z[h, q, i] = row h's windows times kernel row i
+        dst = out[i, r0:r1]
+        last = sh * (r1 - r0 - 1) + 1
+        dst[...] = z[0:last:sh, :, 0]
+        for a in range(1, kh):
+            dst += z[a:a + last:sh, :, a]  # output row r takes kernel row a from input row r*sh + a
+    return out.transpose(0, 3, 1, 2)
+
+
+def _folded_tiles(win: Any) -> Iterator[tuple[int, int, int, Any]]:
+    """Tiles of a channels-last window view (N, Ho, Wo, kh, kw, C): ``(n, r0, r1, R)`` with
+    R (rows * Wo, kh*kw*C) the windows of output rows r0:r1, in weight order (i, j, c)."""
+    n_img, ho, wo = win.shape[:3]
+    k = win.shape[3] * win.shape[4] * win.shape[5]
+    rows = max(1, TILE_BYTES // (wo * k * win.itemsize))
+    for n in range(n_img):
+        for r0 in range(0, ho, rows):
+            r1 = min(ho, r0 + rows)
+            yield n, r0, r1, win[n, r0:r1].reshape(-1, k)
+
+
+def _folded_forward(xpad: Any, w: Any, stride: tuple[int, int]) -> Any:
+    """The convolution of a padded channels-last input for small C*kh*kw: y_tile = R @ w (kh*kw*C, O)."""
+    o, _, kh, kw = w.shape
+    win = windows_channels_last(xpad, (kh, kw), stride)
+    n, ho, wo = win.shape[:3]
+    w2 = w.transpose(2, 3, 1, 0).reshape(-1, o)
+    out = backend.xp_of(xpad).empty((n, ho, wo, o), dtype=xpad.dtype)
+    for i, r0, r1, rmat in _folded_tiles(win):
+        out[i, r0:r1] = (rmat @ w2).reshape(r1 - r0, wo, o)
+    return out.transpose(0, 3, 1, 2)
 
 
 def _conv_weight_grad(x: Any, grad: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
                       pads: Pads) -> Any:
-    """x (N, C, H, W), grad (N, O, Ho, Wo) -> (O, C, kh, kw): sum over tiles of g_tile @ cols.T."""
-    n, c = x.shape[:2]
-    o = grad.shape[1]
-    win = windows(pad2d(x, pads), kernel_size, stride)
-    gw = backend.xp_of(x).zeros((o, c * kernel_size[0] * kernel_size[1]), dtype=x.dtype)
-    for i, r0, r1, cols in _tiles(win):
-        gw += grad[i, :, r0:r1].reshape(o, -1) @ cols.T
-    return gw.reshape(o, c, *kernel_size)
-
-
-def _dilate(g: Any, stride: tuple[int, int]) -> Any:
-    """Put ``stride - 1`` zeros between neighbouring pixels: where a strided conv skipped."""
-    sh, sw = stride
-    if sh == sw == 1:
-        return g
-    n, o, ho, wo = g.shape
-    out = backend.xp_of(g).zeros((n, o, sh * (ho - 1) + 1, sw * (wo - 1) + 1), dtype=g.dtype)
-    out[:, :, ::sh, ::sw] = g
-    return out
+    """x (N, C, H, W), grad (N, O, Ho, Wo) -> (O, C, kh, kw): sum over tiles and kernel rows of R_i.T @ g."""
+    xp = backend.xp_of(x)
+    c, o = x.shape[1], grad.shape[1]
+    (kh, kw), (sh, sw) = kernel_size, stride
+    xpad = pad_channels_last(x, pads)
+    g = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # (N, Ho, Wo, O); no copy if channels-last
+    if c * kh * kw <= FOLD_LIMIT:  # gw = sum over tiles of R.T @ g_tile, as (kh, kw, C, O)
+        gw = xp.zeros((kh * kw * c, o), dtype=x.dtype)
+        for i, r0, r1, rmat in _folded_tiles(windows_channels_last(xpad, kernel_size, stride)):
+            gw += rmat.T @ g[i, r0:r1].reshape(-1, o)
+        return gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
+    rwin = row_windows(xpad, kw, sw)
+    ho, wo = g.shape[1:3]
+    gw = xp.zeros((kh, kw * c, o), dtype=x.dtype)
+    for i, r0, r1, rmat in _tiles(rwin, kh, sh, ho, kw * c):
+        rows = rmat.reshape(-1, wo, kw * c)
+        gt = g[i, r0:r1].reshape(-1, o)
+        last = sh * (r1 - r0 - 1) + 1
+        for a in range(kh):  # kernel row a met input rows r*sh + a: a view of R when sh == 1
+            gw[a] += rows[a:a + last:sh].reshape(-1, kw * c).T @ gt
+    return gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
 
 
 def _conv_input_grad(grad: Any, w: Any, stride: tuple[int, int], pads: Pads,
@@ -97,7 +151,7 @@ def _conv_input_grad(grad: Any, w: Any, stride: tuple[int, int], pads: Pads,
     rw = input_hw[1] + pl + pr - kw - sw * (wo - 1)
     flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]  # (C, O, kh, kw)
     full = ((kh - 1 - pt, kh - 1 - pb + rh), (kw - 1 - pl, kw - 1 - pr + rw))
-    return _conv_forward(_dilate(grad, stride), flipped, (1, 1), full)
+    return _conv_forward(grad, flipped, (1, 1), full, dilation=stride)
 
 
 def _check(op: str, x: Any, weight: Any, bias: Any, in_axis: int, out_axis: int) -> None:
@@ -146,7 +200,6 @@ class Conv2d(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        grad = backend.xp_of(grad).ascontiguousarray(grad)
         gx = _conv_input_grad(grad, weight, ctx.stride, ctx.pads, x.shape[2:]) if need_x else None
         gw = _conv_weight_grad(x, grad, weight.shape[2:], ctx.stride, ctx.pads) if need_w else None
         gb = grad.sum(axis=(0, 2, 3)) if need_b else None
@@ -182,7 +235,6 @@ class ConvTranspose2d(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        grad = backend.xp_of(grad).ascontiguousarray(grad)
         gx = _conv_forward(grad, weight, ctx.stride, ctx.pads) if need_x else None
         gw = _conv_weight_grad(grad, x, weight.shape[2:], ctx.stride, ctx.pads) if need_w else None
         gb = grad.sum(axis=(0, 2, 3)) if need_b else None

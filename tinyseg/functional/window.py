@@ -11,6 +11,11 @@ position ``(y, x)`` reads the input from ``(y * sh, x * sw)`` onwards::
 Convolution turns the view into a matrix and multiplies it by the weights; max-pooling takes
 the largest value of each window. The view is writable, so pooling's backward adds gradients
 back through it into a zero array of the input's shape.
+
+Convolution works *channels-last*: :func:`pad_channels_last` copies an (N, C, H, W) input into
+a zero-padded (N, Hp, Wp, C) array (one copy that pads, transposes and, for a transposed
+convolution, spreads the pixels apart), and :func:`row_windows` takes the ``kw``-wide windows
+along each row of it, so that every window is ``kw * C`` contiguous-ish values: a matrix row.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 
 from .. import backend
 
-__all__ = ["pair", "output_size", "pad2d", "windows"]
+__all__ = ["pair", "output_size", "pad2d", "windows", "pad_channels_last", "row_windows", "windows_channels_last",
+           "zeros_like_layout", "is_channels_last"]
 
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
@@ -75,3 +81,72 @@ def windows(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int]) -> An
     return backend.xp_of(x).lib.stride_tricks.as_strided(
         x, shape=(n, c, ho, wo, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h, s_w)
     )
+
+
+def pad_channels_last(x: Any, padding: Pads, dilation: tuple[int, int] = (1, 1)) -> Any:
+    """x (N, C, H, W) -> (N, Hp, Wp, C): zero-padded by ``((top, bottom), (left, right))``, channels last.
+
+    ``dilation`` (d_h, d_w) puts ``d - 1`` zeros between neighbouring pixels first (where a strided
+    convolution skipped: its input gradient needs that). A negative amount crops, as in :func:`pad2d`.
+    One copy does all three; when x is already channels-last in memory (what conv2d returns) it
+    reads in order. The result may be a (cropped) view of a contiguous array.
+    """
+    (top, bottom), (left, right) = padding
+    n, c, h, w = x.shape
+    dh, dw = dilation
+    hd, wd = dh * (h - 1) + 1, dw * (w - 1) + 1
+    t, b, l, r = (max(p, 0) for p in (top, bottom, left, right))
+    out = backend.xp_of(x).zeros((n, hd + t + b, wd + l + r, c), dtype=x.dtype)
+    out[:, t:t + hd:dh, l:l + wd:dw] = x.transpose(0, 2, 3, 1)
+    return out[:, max(-top, 0):out.shape[1] - max(-bottom, 0), max(-left, 0):out.shape[2] - max(-right, 0)]
+
+
+def row_windows(x: Any, kw: int, sw: int) -> Any:
+    """The ``kw``-wide windows along every row of a channels-last x (N, H, W, C), as a view
+    (N, H, Wo, kw, C) with ``view[n, h, q, j, c] == x[n, h, q * sw + j, c]``, ``Wo = (W - kw) // sw + 1``.
+
+    Reshaped to (rows * Wo, kw * C) (a copy), a block of rows becomes the matrix that a
+    convolution multiplies by its weights: only ``kw`` times the input, not ``kh * kw`` times.
+    """
+    n, h, w, c = x.shape
+    wo = output_size(w, kw, sw)
+    if wo < 1:
+        raise ValueError(f"row_windows: a window of width {kw} does not fit in an input of shape {tuple(x.shape)}")
+    s_n, s_h, s_w, s_c = x.strides
+    return backend.xp_of(x).lib.stride_tricks.as_strided(
+        x, shape=(n, h, wo, kw, c), strides=(s_n, s_h, s_w * sw, s_w, s_c)
+    )
+
+
+def windows_channels_last(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int]) -> Any:
+    """Every window of a channels-last x (N, H, W, C), as a view (N, Ho, Wo, kh, kw, C):
+    ``view[n, r, q, i, j, c] == x[n, r * sh + i, q * sw + j, c]`` (:func:`windows`, channels last)."""
+    (kh, kw), (sh, sw) = kernel_size, stride
+    n, h, w, c = x.shape
+    ho, wo = output_size(h, kh, sh), output_size(w, kw, sw)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"windows_channels_last: a {kh}x{kw} window does not fit in an input of shape "
+                         f"{tuple(x.shape)}")
+    s_n, s_h, s_w, s_c = x.strides
+    return backend.xp_of(x).lib.stride_tricks.as_strided(
+        x, shape=(n, ho, wo, kh, kw, c), strides=(s_n, s_h * sh, s_w * sw, s_h, s_w, s_c)
+    )
+
+
+def zeros_like_layout(shape: tuple[int, ...], like: Any) -> Any:
+    """Zeros (N, C, H, W) of ``like``'s dtype, channels-last in memory when ``like`` is.
+
+    Elementwise work between arrays of one memory layout reads both in order; mixing
+    layouts makes every step a strided gather. conv2d returns channels-last arrays, so the
+    ops around it (unpooling, pooling's backward) keep to that layout.
+    """
+    xp = backend.xp_of(like)
+    if is_channels_last(like):
+        n, c, h, w = shape
+        return xp.zeros((n, h, w, c), dtype=like.dtype).transpose(0, 3, 1, 2)
+    return xp.zeros(shape, dtype=like.dtype)
+
+
+def is_channels_last(x: Any) -> bool:
+    """True when x (N, C, H, W) is laid out (N, H, W, C) in memory: channels innermost."""
+    return x.ndim == 4 and x.shape[1] > 1 and x.shape[3] > 1 and x.strides[1] < x.strides[3]

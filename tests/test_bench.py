@@ -1,0 +1,81 @@
+"""python -m tinyseg.bench on a tiny image: it runs, prints every figure, writes them as JSON.
+Speed is never asserted; the FLOP count and the storage figures are, since they follow from shapes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tinyseg import bench, models
+
+SMALL = ["--model", "segnet_basic", "--size", "32x48", "--batch-size", "1", "--repeats", "1", "--warmup", "0"]
+
+
+def test_bench_prints_and_writes_every_figure(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main([*SMALL, "--profile", "--storage", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    for figure in ("inference", "training", "time (s)", "images/s", "GFLOP/s", "peak RSS", "profile:",
+                   "Conv2d", "SGD.step", "SegNet-Basic (pooling indices, uint8)"):
+        assert figure in text, figure
+    result = json.loads(out.read_text())
+    for mode in ("inference", "training"):
+        fig = result["figures"]["tinyseg"][mode]
+        assert fig["time_s"] > 0 and fig["images_per_s"] > 0 and fig["peak_bytes"] > fig["step_bytes"] >= 0
+    # SegNet-Basic's convolutions at 32x48, counted by hand: 7x7 convs 3->64 at full size, 64->64 at
+    # full size and at 1/2, 1/4, 1/8 (two each, conv_decode1 included), the 1x1 classifier
+    pixels = 32 * 48
+    macs = pixels * 64 * 3 * 49 + pixels * 64 * 64 * 49 + 2 * (pixels // 4 + pixels // 16 + pixels // 64) * 64 * 64 * 49
+    macs += pixels * 11 * 64
+    assert result["flops"]["inference"] == 2 * macs
+    first_input = pixels * 64 * 3 * 49  # conv1's input gradient is not needed: the image has none
+    assert result["flops"]["training"] == 3 * 2 * macs - 2 * first_input
+    storage = result["storage"]
+    assert storage["pool_indices_bytes"] == (16 * 24 + 8 * 12 + 4 * 6 + 2 * 3) * 64  # one byte per pooled value
+    assert storage["pool_indices_torch_int64_bytes"] == 8 * storage["pool_indices_bytes"]
+    assert storage["segnet_basic_decoder_bytes"] < storage["fcn_basic_decoder_bytes"]
+
+
+def test_bench_compares_with_torch_and_profiles_inference(capsys):
+    pytest.importorskip("torch", reason="--compare torch runs the PyTorch twin")
+    assert bench.main([*SMALL, "--mode", "inference", "--compare", "torch", "--no-memory", "--profile"]) == 0
+    text = capsys.readouterr().out
+    assert "torch" in text and "ratio" in text and "profile: one inference step" in text
+    assert not any(line.startswith("training") for line in text.splitlines())  # --mode inference only
+
+
+def test_profile_rows_cover_forward_and_backward_of_every_op():
+    x, labels = bench.make_batch(2, (16, 16), 11, seed=0)
+    work = bench.Workload("tinyseg", "segnet_basic", x, labels, 11, seed=0)
+    rows, total = bench.profile_step(work, "training")
+    ops = {r["op"] for r in rows}
+    assert {"Conv2d", "BatchNorm", "ReLU", "MaxPool2d", "MaxUnpool2d", "CrossEntropy", "SGD.step"} <= ops
+    assert all(r["backward_s"] > 0 for r in rows if r["op"] == "Conv2d")
+    assert 0 < sum(r["forward_s"] + r["backward_s"] for r in rows) <= total
+    # the op classes are restored afterwards: no timing wrapper is left behind
+    from tinyseg.functional.conv import Conv2d
+    assert Conv2d.__dict__["forward"].__func__.__name__ == "forward"
+
+
+def test_bench_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
+        bench.main(["--size", "32by48"])
+    assert exit_info.value.code == 2
+    assert "must look like HEIGHTxWIDTH" in capsys.readouterr().err
+    assert bench.main(["--model", "bayesian_segnet_basic", "--compare", "torch"]) == 2
+    assert "no PyTorch twin" in capsys.readouterr().err
+
+
+def test_torch_twin_has_the_tinyseg_weights():
+    torch = pytest.importorskip("torch", reason="the twins are PyTorch models")
+    from tinyseg import torch_twins
+
+    ours = models.create("segnet_basic", num_classes=5)
+    twin = torch_twins.from_tinyseg(ours)
+    assert isinstance(twin, torch_twins.TorchSegNetBasic)
+    np.testing.assert_array_equal(twin.conv_decode3.weight.detach().numpy(), ours.conv_decode3.weight.numpy())
+    with pytest.raises(ValueError, match="no PyTorch twin"):
+        torch_twins.twin_class("bayesian_segnet_basic")
+    assert torch.is_tensor(twin.conv1.bias)
