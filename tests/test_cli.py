@@ -161,6 +161,13 @@ def test_errors_are_one_line_with_exit_code_2(trained, tmp_path, capsys):
     _one_line_error(capsys, "tinyseg.train")
 
 
+def test_a_bad_size_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_cmd.main(["--size", "abc"])
+    assert exit_info.value.code == 2
+    assert "argument --size: must look like HEIGHTxWIDTH" in capsys.readouterr().err
+
+
 def test_cupy_backend_without_gpu_is_one_line(capsys, tmp_path):
     try:
         backend.use("cupy")

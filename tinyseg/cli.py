@@ -5,6 +5,7 @@ Nothing here knows about models; it is the thin layer between a command line and
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -53,13 +54,13 @@ def save_png(path: str | Path, image: np.ndarray) -> None:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'360x480' -> (360, 480): height then width."""
+    """'360x480' -> (360, 480): height then width (an argparse ``type=``, so errors are usage errors)."""
     try:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise CLIError(f"--size must look like HEIGHTxWIDTH (e.g. 360x480), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must look like HEIGHTxWIDTH (e.g. 360x480), got {text!r}") from None
     if h < 1 or w < 1:
-        raise CLIError(f"--size must be positive, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return h, w
 
 
