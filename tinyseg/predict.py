@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backend, checkpoint, models
 from .cli import CLIError, run_command, save_png
-from .data import colorize
+from .data import colorize, resize_label
 from .tensor import Tensor, no_grad
 from .train import make_transforms
 from .viz import overlay, uncertainty_image
@@ -44,13 +44,6 @@ def read_image(path: Path) -> np.ndarray:
         raise CLIError(f"cannot read image {path}: {exc}") from None
 
 
-def _resize_nearest(label: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map (H, W) to ``shape`` (labels are never interpolated)."""
-    rows = (np.arange(shape[0]) * label.shape[0] / shape[0]).astype(int)
-    cols = (np.arange(shape[1]) * label.shape[1] / shape[1]).astype(int)
-    return label[rows[:, None], cols[None, :]]
-
-
 def predict(args: argparse.Namespace) -> list[Path]:
     """Run the checkpoint's model on every image and write the pictures; returns the files written."""
     backend.use(args.backend)
@@ -70,10 +63,10 @@ def predict(args: argparse.Namespace) -> list[Path]:
                 probs, entropy = result.mean, backend.to_numpy(result.entropy)[0]
             else:
                 probs = model(Tensor(batch)).data
-        label = _resize_nearest(backend.to_numpy(probs.argmax(axis=1))[0].astype(np.uint8), image.shape[:2])
+        label = resize_label(backend.to_numpy(probs.argmax(axis=1))[0].astype(np.uint8), image.shape[:2])
         outputs = {"label": colorize(label), "overlay": overlay(image, label)}
         if bayesian:
-            outputs["uncertainty"] = uncertainty_image(_resize_nearest(entropy, image.shape[:2]))
+            outputs["uncertainty"] = uncertainty_image(resize_label(entropy, image.shape[:2]))
         for kind, picture in outputs.items():
             target = args.out / f"{path.stem}_{kind}.png"
             save_png(target, picture)
