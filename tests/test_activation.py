@@ -12,13 +12,14 @@ from tinyseg import backend
 from tinyseg.functional.activation import default_generator, dropout, log_softmax, manual_seed, relu, softmax
 from tinyseg.gradcheck import gradcheck
 
+from .helpers import assert_close, assert_equal
 from .strategies import arrays, shapes, tensors
 
 
 @given(data=st.data(), shape=shapes(max_dims=4))
 def test_relu_gradient_off_the_kink(data, shape):
     x = data.draw(tensors(shape, away_from=0.0))
-    np.testing.assert_array_equal(relu(x).numpy(), np.maximum(x.numpy(), 0))
+    assert_equal(relu(x).numpy(), np.maximum(x.numpy(), 0))
     assert gradcheck(relu, [x])
 
 
@@ -27,7 +28,7 @@ def test_relu_keeps_float32():
     y = relu(x)
     y.sum().backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
-    np.testing.assert_array_equal(x.grad, [0.0, 1.0])
+    assert_equal(x.grad, [0.0, 1.0])
 
 
 @pytest.mark.parametrize("fn", [softmax, log_softmax])
@@ -41,16 +42,16 @@ def test_softmax_family_gradients_along_any_dim(fn, data, shape):
 @given(x=arrays((2, 5, 3)))
 def test_softmax_sums_to_one_and_log_softmax_is_its_log(x):
     p = softmax(tinyseg.tensor(x), dim=1).numpy()
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(log_softmax(tinyseg.tensor(x), dim=1).numpy(), np.log(p), atol=1e-12)
+    assert_close(p.sum(axis=1), 1.0, rtol=1e-12)
+    assert_close(log_softmax(tinyseg.tensor(x), dim=1).numpy(), np.log(p), atol=1e-12)
 
 
 def test_softmax_is_stable_for_huge_logits():
     x = tinyseg.tensor(np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32))
     p, lp = softmax(x, dim=1).numpy(), log_softmax(x, dim=1).numpy()
     assert np.isfinite(p).all() and np.isfinite(lp).all()
-    np.testing.assert_allclose(p, [[1.0, 0.0, 0.0]])
-    np.testing.assert_allclose(lp, [[0.0, -1000.0, -2000.0]])
+    assert_close(p, [[1.0, 0.0, 0.0]])
+    assert_close(lp, [[0.0, -1000.0, -2000.0]])
     assert p.dtype == np.float32 and lp.dtype == np.float32
 
 
@@ -63,8 +64,8 @@ def test_softmax_and_log_softmax_match_pytorch():
         y, ty = ours(t, dim=1), theirs(tt, 1)
         y.backward(g)
         ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
-        np.testing.assert_allclose(t.grad, tt.grad.numpy(), atol=1e-12)
+        assert_close(y.numpy(), ty.detach().numpy(), atol=1e-12)
+        assert_close(t.grad, tt.grad.numpy(), atol=1e-12)
 
 
 # ---- dropout ------------------------------------------------------------------------------
@@ -82,9 +83,9 @@ def test_dropout_same_seed_same_mask_and_inverted_scaling(seed, p):
     x = tinyseg.tensor(np.ones((4, 8, 8)))
     a = dropout(x, p, generator=backend.default_rng(seed)).numpy()
     b = dropout(x, p, generator=backend.default_rng(seed)).numpy()
-    np.testing.assert_array_equal(a, b)
+    assert_equal(a, b)
     kept = a != 0
-    np.testing.assert_allclose(a[kept], 1.0 / (1.0 - p))  # survivors are scaled by 1 / (1 - p)
+    assert_close(a[kept], 1.0 / (1.0 - p))  # survivors are scaled by 1 / (1 - p)
 
 
 def test_dropout_keeps_about_1_minus_p_and_preserves_the_mean():
@@ -100,9 +101,9 @@ def test_dropout_is_identity_in_eval_or_with_p_0_and_zero_with_p_1():
     assert dropout(x, 0.5, training=False) is x
     assert dropout(x, 0.0) is x
     y = dropout(x, 1.0)
-    np.testing.assert_array_equal(y.numpy(), np.zeros((2, 3)))
+    assert_equal(y.numpy(), np.zeros((2, 3)))
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+    assert_equal(x.grad, np.zeros((2, 3)))
 
 
 def test_dropout_rejects_p_outside_0_1():
@@ -117,7 +118,7 @@ def test_default_generator_is_seeded_by_manual_seed():
     manual_seed(7)
     assert default_generator() is default_generator()
     b = dropout(x, 0.5).numpy()
-    np.testing.assert_array_equal(a, b)
+    assert_equal(a, b)
     c = dropout(x, 0.5).numpy()  # the generator moved on: another mask
     assert (a != c).any()
     manual_seed(None)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tinyseg import bench, models
+from .helpers import assert_equal
 
 SMALL = ["--model", "segnet_basic", "--size", "32x48", "--batch-size", "1", "--repeats", "1", "--warmup", "0"]
 
@@ -51,7 +52,8 @@ def test_profile_rows_cover_forward_and_backward_of_every_op():
     work = bench.Workload("tinyseg", "segnet_basic", x, labels, 11, seed=0)
     rows, total = bench.profile_step(work, "training")
     ops = {r["op"] for r in rows}
-    assert {"Conv2d", "BatchNorm", "ReLU", "MaxPool2d", "MaxUnpool2d", "CrossEntropy", "SGD.step"} <= ops
+    # encoders: batch norm + ReLU fused; decoders: batch norm alone (no ReLU in SegNet-Basic)
+    assert {"Conv2d", "BatchNormReLU", "BatchNorm", "MaxPool2d", "MaxUnpool2d", "CrossEntropy", "SGD.step"} <= ops
     assert all(r["backward_s"] > 0 for r in rows if r["op"] == "Conv2d")
     assert 0 < sum(r["forward_s"] + r["backward_s"] for r in rows) <= total
     # the op classes are restored afterwards: no timing wrapper is left behind
@@ -75,7 +77,7 @@ def test_torch_twin_has_the_tinyseg_weights():
     ours = models.create("segnet_basic", num_classes=5)
     twin = torch_twins.from_tinyseg(ours)
     assert isinstance(twin, torch_twins.TorchSegNetBasic)
-    np.testing.assert_array_equal(twin.conv_decode3.weight.detach().numpy(), ours.conv_decode3.weight.numpy())
+    assert_equal(twin.conv_decode3.weight.detach().numpy(), ours.conv_decode3.weight.numpy())
     with pytest.raises(ValueError, match="no PyTorch twin"):
         torch_twins.twin_class("bayesian_segnet_basic")
     assert torch.is_tensor(twin.conv1.bias)

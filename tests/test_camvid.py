@@ -18,6 +18,7 @@ from tinyseg.data import (
     colorize,
     median_frequency_weights,
 )
+from .helpers import assert_close, assert_equal
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "camvid"
@@ -53,12 +54,12 @@ def test_folder_layout_reads_png_pairs_exactly(tmp_path):
         image, label = ds[i]
         assert image.dtype == np.uint8 and image.shape == (6, 8, 3)
         assert label.dtype == np.uint8 and label.shape == (6, 8)
-        np.testing.assert_array_equal(image, written[stem][0])
-        np.testing.assert_array_equal(label, written[stem][1])
+        assert_equal(image, written[stem][0])
+        assert_equal(label, written[stem][1])
     assert ds.classes == CAMVID_CLASSES and ds.num_classes == 11 and ds.ignore_index == 11
     with pytest.raises(IndexError):
         ds[3]
-    np.testing.assert_array_equal(ds[-1][1], written["seq_002"][1])
+    assert_equal(ds[-1][1], written["seq_002"][1])
 
 
 def test_list_layout_resolves_segnet_paths_against_root(tmp_path):
@@ -66,7 +67,7 @@ def test_list_layout_resolves_segnet_paths_against_root(tmp_path):
     ds = CamVid(tmp_path, "train")
     assert ds.layout == "list" and len(ds) == 3
     assert ds.pairs[0][0] == tmp_path / "train" / "seq_000.png"
-    np.testing.assert_array_equal(ds[1][1], written["seq_001"][1])
+    assert_equal(ds[1][1], written["seq_001"][1])
     assert CamVid(tmp_path, "train", layout="folders").layout == "folders"
 
 
@@ -82,7 +83,7 @@ def test_jpeg_images_pair_with_png_labels_by_stem(tmp_path):
     ds = CamVid(tmp_path)
     image, label = ds[0]
     assert ds.pairs[0][0].suffix == ".jpg" and image.shape == (6, 8, 3)
-    np.testing.assert_array_equal(label, written["seq_000"][1])
+    assert_equal(label, written["seq_000"][1])
 
 
 def test_list_naming_png_finds_the_jpeg_with_the_same_stem(tmp_path):
@@ -220,7 +221,7 @@ def test_not_strict_replaces_an_unreadable_pair_by_the_next_and_counts_it(tmp_pa
     assert ds.skipped == []
     with pytest.warns(RuntimeWarning, match="seq_001"):
         image, label = ds[1]
-    np.testing.assert_array_equal(label, written["seq_002"][1])
+    assert_equal(label, written["seq_002"][1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a pair already known bad is skipped silently
         ds[1]
@@ -231,8 +232,8 @@ def test_colorize_uses_the_palette():
     label = np.array([[0, 3], [8, 11]])
     rgb = colorize(label)
     assert rgb.dtype == np.uint8 and rgb.shape == (2, 2, 3)
-    np.testing.assert_array_equal(rgb[1, 0], [64, 0, 128])  # Car
-    np.testing.assert_array_equal(rgb[1, 1], [0, 0, 0])     # void
+    assert_equal(rgb[1, 0], [64, 0, 128])  # Car
+    assert_equal(rgb[1, 1], [0, 0, 0])     # void
     assert CAMVID_PALETTE.shape == (12, 3)
     with pytest.raises(ValueError, match="0..11"):
         colorize(np.array([[12]]))
@@ -244,9 +245,9 @@ def test_median_frequency_weights_by_hand():
     labels = [np.array([[0, 0, 1], [1, 1, 11]]), np.array([[0, 2], [2, 2]])]
     w = median_frequency_weights(labels, num_classes=4, ignore_index=11)
     assert w.dtype == np.float32
-    np.testing.assert_allclose(w, [1.8, 1.0, 0.8, 0.0], rtol=1e-6)
+    assert_close(w, [1.8, 1.0, 0.8, 0.0], rtol=1e-6)
     items = [(np.zeros((2, 2, 3)), lb) for lb in labels]  # a dataset of (image, label) items
-    np.testing.assert_allclose(median_frequency_weights(items, num_classes=4), w)
+    assert_close(median_frequency_weights(items, num_classes=4), w)
 
 
 def test_median_frequency_weights_of_a_dataset_and_bad_values(tmp_path):

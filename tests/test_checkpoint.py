@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import tinyseg
 from tinyseg import backend, models, nn, optim
 from tinyseg.checkpoint import CheckpointError, _pack, _unpack, load_checkpoint, read_meta, save_checkpoint
+from .helpers import assert_equal
 
 
 def _image(seed: int = 0, shape=(2, 3, 16, 24)) -> tinyseg.Tensor:
@@ -38,7 +39,7 @@ def _assert_same_arrays(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for k in a:
         assert a[k].dtype == b[k].dtype, k
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        assert_equal(a[k], b[k], err_msg=k)
 
 
 def _assert_same_tree(a, b) -> None:
@@ -54,7 +55,7 @@ def _assert_same_tree(a, b) -> None:
             _assert_same_tree(x, y)
     elif backend.is_array(a):
         assert a.dtype == b.dtype
-        np.testing.assert_array_equal(backend.to_numpy(a), backend.to_numpy(b))
+        assert_equal(backend.to_numpy(a), backend.to_numpy(b))
     else:
         assert a == b
 
@@ -86,7 +87,7 @@ def test_round_trip_is_bit_exact(trained):
     _assert_same_tree(opt.state_dict(), fresh_opt.state_dict())  # lr, momentum, momentum buffers
     x = _image(9)
     with tinyseg.no_grad():
-        np.testing.assert_array_equal(backend.to_numpy(model.eval()(x).data), backend.to_numpy(fresh.eval()(x).data))
+        assert_equal(backend.to_numpy(model.eval()(x).data), backend.to_numpy(fresh.eval()(x).data))
     # training goes on identically from the restored state
     model.train(), fresh.train()
     _train_step(model, opt, 7)
@@ -118,7 +119,7 @@ def test_metadata_round_trip(trained):
     assert meta["backend"] == backend.name() and meta["dtype"] == "float32" and meta["optimizer"] == "SGD"
     assert meta["epoch"] == 3 and meta["step"] == 2 and meta["class_names"] == ["sky", "road"]
     assert meta["best_miou"] == 0.25 and meta["nested"] == {"a": (1, 2.5), "b": [None, True]}
-    np.testing.assert_array_equal(meta["confusion"], saved["confusion"])
+    assert_equal(meta["confusion"], saved["confusion"])
     rng = np.random.default_rng()
     rng.bit_generator.state = meta["rng"]  # a 128-bit generator state survives JSON
     assert rng.random() == np.random.default_rng(5).random()

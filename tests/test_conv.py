@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg.functional import conv as conv_module
-from tinyseg.functional.conv import conv2d, conv_transpose2d
+from tinyseg import backend
+from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d
 from tinyseg.functional.window import pad2d, windows
 from tinyseg.gradcheck import gradcheck
 
+from .helpers import assert_close, assert_equal
 from .strategies import arrays, conv_configs, conv_transpose_configs
 
 
@@ -61,49 +62,56 @@ def test_window_view_is_every_window_of_the_padded_input(data, cfg):
     x = data.draw(arrays((cfg["N"], cfg["C"], cfg["H"], cfg["W"])))
     (ph, pw), (sh, sw), (kh, kw) = cfg["padding"], cfg["stride"], cfg["kernel"]
     xp = pad2d(x, ((ph, ph), (pw, pw)))
-    np.testing.assert_array_equal(xp, np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))))
+    assert_equal(xp, np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))))
     view = windows(xp, (kh, kw), (sh, sw))
     assert np.shares_memory(view, xp)
     for r in range(view.shape[2]):
         for c in range(view.shape[3]):
-            np.testing.assert_array_equal(view[:, :, r, c], xp[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw])
+            assert_equal(view[:, :, r, c], xp[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw])
 
 
 def test_pad2d_crops_with_negative_amounts():
     x = np.arange(2 * 5 * 6.0).reshape(1, 2, 5, 6)
-    np.testing.assert_array_equal(pad2d(x, ((-1, -2), (0, -3))), x[:, :, 1:3, 0:3])
+    assert_equal(pad2d(x, ((-1, -2), (0, -3))), x[:, :, 1:3, 0:3])
     out = pad2d(x, ((-1, 2), (1, -1)))
     assert out.shape == (1, 2, 6, 6)
-    np.testing.assert_array_equal(out[:, :, :4, 1:], x[:, :, 1:, :5])
+    assert_equal(out[:, :, :4, 1:], x[:, :, 1:, :5])
     assert out[:, :, 4:].sum() == 0 and out[:, :, :, 0].sum() == 0
 
 
 # ---- properties: forward against the loops, backward against central differences ------------
 
 
+IMPLS = pytest.mark.parametrize("impl", ["fast", "reference"])
+
+
+@IMPLS
 @given(data=st.data(), cfg=conv_configs(), with_bias=st.booleans())
-def test_conv2d_matches_the_loop_and_its_gradient_is_right(data, cfg, with_bias):
+def test_conv2d_matches_the_loop_and_its_gradient_is_right(impl, data, cfg, with_bias):
     x = data.draw(arrays((cfg["N"], cfg["C"], cfg["H"], cfg["W"])))
     w = data.draw(arrays((cfg["O"], cfg["C"], *cfg["kernel"])))
     b = data.draw(arrays((cfg["O"],))) if with_bias else None
     tensors = [tinyseg.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
-    out = conv2d(*tensors, stride=cfg["stride"], padding=cfg["padding"])
-    expected = naive_conv2d(x, w, b, cfg["stride"], cfg["padding"])
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
-    assert gradcheck(lambda *t: conv2d(*t, stride=cfg["stride"], padding=cfg["padding"]), tensors)
+    with conv_impl(impl):
+        out = conv2d(*tensors, stride=cfg["stride"], padding=cfg["padding"])
+        expected = naive_conv2d(x, w, b, cfg["stride"], cfg["padding"])
+        assert_close(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+        assert gradcheck(lambda *t: conv2d(*t, stride=cfg["stride"], padding=cfg["padding"]), tensors)
 
 
+@IMPLS
 @given(data=st.data(), cfg=conv_transpose_configs(), with_bias=st.booleans())
-def test_conv_transpose2d_matches_the_loop_and_its_gradient_is_right(data, cfg, with_bias):
+def test_conv_transpose2d_matches_the_loop_and_its_gradient_is_right(impl, data, cfg, with_bias):
     x = data.draw(arrays((cfg["N"], cfg["C"], cfg["H"], cfg["W"])))
     w = data.draw(arrays((cfg["C"], cfg["O"], *cfg["kernel"])))  # (C_in, C_out, kh, kw)
     b = data.draw(arrays((cfg["O"],))) if with_bias else None
     tensors = [tinyseg.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
     args = dict(stride=cfg["stride"], padding=cfg["padding"], output_padding=cfg["output_padding"])
-    out = conv_transpose2d(*tensors, **args)
-    expected = naive_conv_transpose2d(x, w, b, cfg["stride"], cfg["padding"], cfg["output_padding"])
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
-    assert gradcheck(lambda *t: conv_transpose2d(*t, **args), tensors)
+    with conv_impl(impl):
+        out = conv_transpose2d(*tensors, **args)
+        expected = naive_conv_transpose2d(x, w, b, cfg["stride"], cfg["padding"], cfg["output_padding"])
+        assert_close(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+        assert gradcheck(lambda *t: conv_transpose2d(*t, **args), tensors)
 
 
 @pytest.mark.parametrize("cfg", [
@@ -124,9 +132,9 @@ def test_tiles_of_one_row_give_the_same_result(monkeypatch, cfg):
         return y.numpy(), xt.grad, wt.grad, vt.grad
 
     default = run()
-    monkeypatch.setattr(conv_module, "TILE_BYTES", 1)  # every tile is a single row of one image
+    monkeypatch.setitem(backend.CONV_TILE_BYTES, backend.name(), 1)  # every tile is a single row
     for one_row, big in zip(run(), default):
-        np.testing.assert_allclose(one_row, big, rtol=1e-12, atol=1e-12)
+        assert_close(one_row, big, rtol=1e-12, atol=1e-12)
 
 
 # ---- dtypes and errors ----------------------------------------------------------------------
@@ -171,9 +179,9 @@ TORCH_CONV = [
 
 
 def _torch_check(ours, theirs, grads_ours, grads_theirs):
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-4)
+    assert_close(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-4)
     for a, t in zip(grads_ours, grads_theirs):
-        np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-4, atol=1e-4)
+        assert_close(a, t.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.torch
@@ -222,12 +230,14 @@ def test_conv_transpose2d_agrees_with_pytorch(cfg):
 # ---- memory: a full-size SegNet layer without a full im2col ---------------------------------
 
 
-def test_full_size_conv_stays_far_below_a_full_window_matrix():
+def test_full_size_conv_stays_far_below_a_full_window_matrix(monkeypatch):
     """1x64x360x480 with a 7x7 kernel: the window matrix of the whole image would be 2.2 GB.
 
     Only 8 output channels keep the matrix products (and the test) short; the window matrix
-    does not depend on them. NumPy reports its allocations to tracemalloc.
+    does not depend on them. NumPy (and the CuPy double) report allocations to tracemalloc.
+    The CPU's 32 MB tile budget is pinned, so the bound means the same on either backend.
     """
+    monkeypatch.setitem(backend.CONV_TILE_BYTES, backend.name(), 32 * 2**20)
     rng = np.random.default_rng(4)
     x = tinyseg.tensor(rng.standard_normal((1, 64, 360, 480), dtype=np.float32), requires_grad=True)
     w = tinyseg.tensor(rng.standard_normal((8, 64, 7, 7), dtype=np.float32) * 0.02, requires_grad=True)
@@ -246,6 +256,6 @@ def test_full_size_conv_stays_far_below_a_full_window_matrix():
     xp = np.pad(x.numpy(), ((0, 0), (0, 0), (3, 3), (3, 3)))
     for r, c in [(0, 0), (123, 456), (359, 479)]:
         expected = (xp[0, :, r:r + 7, c:c + 7] * w.numpy()).sum(axis=(1, 2, 3))
-        np.testing.assert_allclose(y.numpy()[0, :, r, c], expected, rtol=1e-4, atol=1e-4)
+        assert_close(y.numpy()[0, :, r, c], expected, rtol=1e-4, atol=1e-4)
     # with g = 1: gw[o, c, i, j] = sum of x_pad[c] over the window of offsets (i, j)
-    np.testing.assert_allclose(w.grad[0, 5, 2, 4], xp[0, 5, 2:2 + 360, 4:4 + 480].sum(dtype=np.float64), rtol=1e-3)
+    assert_close(w.grad[0, 5, 2, 4], xp[0, 5, 2:2 + 360, 4:4 + 480].sum(dtype=np.float64), rtol=1e-3)

@@ -1,7 +1,8 @@
-"""The fast convolution kernels (channels-last row windows, one wide GEMM per tile) against the
-textbook ones they replaced: the (N, C, Ho, Wo, kh, kw) window view and one ``w @ cols`` GEMM
-per tile. The textbook version lives here, whole, as the reference (docs/performance.md says
-why the library runs the other one); channels-last row windows and padding get their own checks."""
+"""The two sets of convolution kernels agree: the textbook reference in conv.py (window view, one
+GEMM; its input gradient a convolution with the flipped kernel) and the tuned ones in conv_fast.py
+(channels-last row windows, the batch as one tall image, wide GEMMs per tile), forward and both
+gradients, on drawn shapes, strides, paddings, kernels and tile budgets. Also: the tiling plan
+that makes a layer a handful of GEMMs on CuPy, and the channels-last helpers."""
 
 from __future__ import annotations
 
@@ -10,67 +11,137 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tinyseg
+from tinyseg import backend
 from tinyseg.functional import conv as conv_module
-from tinyseg.functional.window import pad2d, pad_channels_last, row_windows, windows, zeros_like_layout
+from tinyseg.functional import conv_fast
+from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d, gemm_plan
+from tinyseg.functional.window import (
+    dilate, is_channels_last, pad2d, pad_channels_last, row_windows, zeros_like_layout,
+)
 
-from .strategies import arrays, conv_configs
+from .strategies import arrays, conv_configs, conv_transpose_configs
 
-# ---- the reference: windows, then w (O, C*kh*kw) @ cols (C*kh*kw, pixels), all pixels at once --
-
-
-def reference_forward(x, w, stride, pads):
-    """x (N, C, H, W), w (O, C, kh, kw) -> (N, O, Ho, Wo) as one GEMM per image."""
-    o, c, kh, kw = w.shape
-    win = windows(pad2d(x, pads), (kh, kw), stride)
-    n, _, ho, wo = win.shape[:4]
-    cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
-    return (w.reshape(o, -1) @ cols).reshape(n, o, ho, wo)
+TILE_BUDGETS = st.sampled_from([1, 3000, 2**25])  # one row per tile, a few rows, the whole batch
 
 
-def reference_weight_grad(x, grad, kernel_size, stride, pads):
-    """gw = sum over images of g (O, pixels) @ cols.T (pixels, C*kh*kw)."""
-    n, c = x.shape[:2]
-    o = grad.shape[1]
-    win = windows(pad2d(x, pads), kernel_size, stride)
-    cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel_size[0] * kernel_size[1], -1)
-    return (grad.reshape(n, o, -1) @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(o, c, *kernel_size)
+def _run(impl, op, arrays_, grad, **args):
+    """op forward and backward under ``impl``: (y, gx, gw, gb) as NumPy arrays."""
+    with conv_impl(impl):
+        tensors = [tinyseg.tensor(a, requires_grad=True) for a in arrays_]
+        y = op(*tensors, **args)
+        y.backward(grad)
+    return [y.numpy()] + [backend.to_numpy(t.grad) for t in tensors]
 
 
-def _pads(cfg):
-    (ph, pw) = cfg["padding"]
-    return ((ph, ph), (pw, pw))
+def _assert_agree(op, arrays_, data, **args):
+    with conv_impl("reference"):
+        shape = op(*[tinyseg.tensor(a) for a in arrays_], **args).shape
+    grad = data.draw(arrays(shape))
+    for fast, ref in zip(_run("fast", op, arrays_, grad, **args), _run("reference", op, arrays_, grad, **args)):
+        np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-10)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data(), cfg=conv_configs(max_side=9, max_kernel=4), tile_bytes=st.sampled_from([1, 512, 2**25]),
-       folded=st.booleans())
-def test_fast_forward_and_weight_grad_equal_the_reference(monkeypatch, data, cfg, tile_bytes, folded):
-    """Both fast paths (row windows + shifted adds; all kernel rows folded into one matrix), any
-    stride, padding, kernel shape and tile size (one row per tile included)."""
-    x = data.draw(arrays((cfg["N"], cfg["C"], cfg["H"], cfg["W"])))
-    w = data.draw(arrays((cfg["O"], cfg["C"], *cfg["kernel"])))
-    with monkeypatch.context() as m:
-        m.setattr(conv_module, "TILE_BYTES", tile_bytes)
-        m.setattr(conv_module, "FOLD_LIMIT", 10**9 if folded else 0)
-        out = conv_module._conv_forward(x, w, cfg["stride"], _pads(cfg))
-        g = data.draw(arrays(out.shape))
-        gw = conv_module._conv_weight_grad(x, g, cfg["kernel"], cfg["stride"], _pads(cfg))
-    np.testing.assert_allclose(out, reference_forward(x, w, cfg["stride"], _pads(cfg)), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(gw, reference_weight_grad(x, g, cfg["kernel"], cfg["stride"], _pads(cfg)),
-                               rtol=1e-12, atol=1e-12)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=st.data(), cfg=conv_configs(max_side=9, max_kernel=4), budget=TILE_BUDGETS,
+       wide=st.booleans())
+def test_conv2d_fast_equals_reference_forward_and_both_gradients(monkeypatch, data, cfg, budget, wide):
+    """``wide``: 29-34 input channels, so C*kh*kw passes FOLD_LIMIT for kernels of 9 weights or more
+    (the row-window path of every 64-channel SegNet layer); else 1-3 channels (the folded path)."""
+    c = data.draw(st.integers(29, 34)) if wide else cfg["C"]
+    x = data.draw(arrays((cfg["N"], c, cfg["H"], cfg["W"])))
+    w = data.draw(arrays((cfg["O"], c, *cfg["kernel"])))
+    b = data.draw(arrays((cfg["O"],)))
+    monkeypatch.setitem(backend.CONV_TILE_BYTES, backend.name(), budget)
+    _assert_agree(conv2d, [x, w, b], data, stride=cfg["stride"], padding=cfg["padding"])
 
 
-@pytest.mark.parametrize("channels", [3, 16])  # an RGB layer takes the folded path, 16 channels the row path
-def test_float32_full_width_layer_equals_the_reference_and_is_channels_last(channels):
-    """A SegNet-Basic-like layer (7x7) on float32, input given channels-last."""
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=st.data(), cfg=conv_transpose_configs(), budget=TILE_BUDGETS, wide=st.booleans())
+def test_conv_transpose2d_fast_equals_reference(monkeypatch, data, cfg, budget, wide):
+    c = data.draw(st.integers(29, 34)) if wide else cfg["C"]
+    x = data.draw(arrays((cfg["N"], c, cfg["H"], cfg["W"])))
+    w = data.draw(arrays((c, cfg["O"], *cfg["kernel"])))
+    monkeypatch.setitem(backend.CONV_TILE_BYTES, backend.name(), budget)
+    _assert_agree(conv_transpose2d, [x, w], data, stride=cfg["stride"], padding=cfg["padding"],
+                  output_padding=cfg["output_padding"])
+
+
+def test_conv_impl_switches_and_restores():
+    assert conv_module._active["name"] == "fast"
+    with conv_impl("reference"):
+        assert conv_module._active["name"] == "reference"
+        with conv_impl("fast"):
+            assert conv_module._active["name"] == "fast"
+        assert conv_module._active["name"] == "reference"
+    assert conv_module._active["name"] == "fast"
+    conv_impl("reference")
+    try:
+        assert conv_module._active["name"] == "reference"
+    finally:
+        conv_impl("fast")
+    with pytest.raises(ValueError, match="conv_impl: unknown implementation 'slow'; choose one of reference, fast"):
+        conv_impl("slow")
+
+
+@pytest.mark.parametrize("channels", [3, 16, 64])  # the folded path, the row path, the 1x1 path below
+def test_float32_full_width_layer_is_channels_last_and_equals_the_reference(channels):
+    """A SegNet-Basic-like 7x7 layer on float32, input given channels-last, 2 images."""
     rng = np.random.default_rng(0)
     x = np.ascontiguousarray(rng.standard_normal((2, 20, 30, channels), dtype=np.float32)).transpose(0, 3, 1, 2)
     w = rng.standard_normal((16, channels, 7, 7), dtype=np.float32) * 0.05
-    out = conv_module._conv_forward(x, w, (1, 1), ((3, 3), (3, 3)))
-    assert out.dtype == np.float32 and out.shape == (2, 16, 20, 30)
-    assert out.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last in memory
-    ref = reference_forward(x.astype(np.float64), w.astype(np.float64), (1, 1), ((3, 3), (3, 3)))
+    pads = ((3, 3), (3, 3))
+    out = conv_fast.forward(x, w, (1, 1), pads)
+    assert out.dtype == np.float32 and out.shape == (2, 16, 20, 30) and is_channels_last(out)
+    assert out.strides[1] == 4 and out.strides[3] == 16 * 4  # channels innermost, then columns
+    ref = conv_module.reference_forward(x.astype(np.float64), w.astype(np.float64), (1, 1), pads)
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+    classifier = rng.standard_normal((11, 16, 1, 1), dtype=np.float32)
+    logits = conv_fast.forward(out, classifier, (1, 1), ((0, 0), (0, 0)))  # 1x1: no padded copy
+    np.testing.assert_allclose(logits, conv_module.reference_forward(out, classifier, (1, 1), ((0, 0), (0, 0))),
+                               rtol=1e-5, atol=1e-5)
+
+
+# ---- the tiling plan: a handful of GEMMs per layer on CuPy -------------------------------------
+
+
+SEGNET_BASIC_7X7 = [(3, 1), (64, 2), (64, 4), (64, 8)] + [(64, s) for s in (8, 4, 2, 1)]  # (in channels, scale)
+
+
+def test_segnet_basic_on_cupy_is_at_most_4_gemms_per_7x7_layer():
+    """Batch 4 at 360x480, computed from shapes only (nothing that size is allocated)."""
+    for c, scale in SEGNET_BASIC_7X7:
+        x_shape = (4, c, 360 // scale, 480 // scale)
+        plan = gemm_plan(x_shape, (64, c, 7, 7), stride=1, padding=3, backend_name="cupy")
+        assert max(plan.values()) <= 4, (x_shape, plan)
+        # the CPU's budget keeps tiles small: many more products for the same layer
+        if scale == 1:
+            assert min(gemm_plan(x_shape, (64, c, 7, 7), padding=3, backend_name="numpy").values()) > 4
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(x=(3, 40, 13, 11), w=(8, 40, 7, 7), stride=1, padding=3),  # row path
+    dict(x=(2, 3, 14, 9), w=(5, 3, 3, 4), stride=(2, 3), padding=(1, 2)),  # folded path
+    dict(x=(2, 30, 12, 7), w=(6, 30, 3, 3), stride=2, padding=0),  # strided row path, input grad dilated
+    dict(x=(2, 16, 5, 6), w=(11, 16, 1, 1), stride=1, padding=0),  # 1x1
+])
+def test_gemm_plan_counts_the_tiles_that_run(monkeypatch, cfg):
+    monkeypatch.setitem(backend.CONV_TILE_BYTES, backend.name(), 2000)
+    plan = gemm_plan(cfg["x"], cfg["w"], cfg["stride"], cfg["padding"])
+    ran = []
+    original = conv_fast.tile_plan
+    monkeypatch.setattr(conv_fast, "tile_plan", lambda *a, **k: ran.append(len(original(*a, **k))) or original(*a, **k))
+    rng = np.random.default_rng(0)
+    x = tinyseg.tensor(rng.standard_normal(cfg["x"], dtype=np.float32), requires_grad=True)
+    w = tinyseg.tensor(rng.standard_normal(cfg["w"], dtype=np.float32), requires_grad=True)
+    y = conv2d(x, w, stride=cfg["stride"], padding=cfg["padding"])
+    y.backward(np.ones(y.shape, dtype=np.float32))
+    assert sorted(ran) == sorted(plan.values()) and plan["forward"] >= 1
+    if cfg["w"][2] > 1:
+        assert plan["forward"] > 1  # the small budget does cut the layer into several tiles
+
+
+# ---- the channels-last helpers ---------------------------------------------------------------
 
 
 @given(data=st.data(), cfg=conv_configs(), dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
@@ -80,6 +151,7 @@ def test_pad_channels_last_is_dilate_then_pad2d(data, cfg, dilation, crop):
     (ph, pw), (dh, dw) = cfg["padding"], dilation
     dilated = np.zeros((*x.shape[:2], dh * (x.shape[2] - 1) + 1, dw * (x.shape[3] - 1) + 1))
     dilated[:, :, ::dh, ::dw] = x
+    np.testing.assert_array_equal(dilate(x, dilation), dilated)
     pads = ((ph + crop[0], ph), (pw, pw + crop[1]))
     if min(dilated.shape[2] + sum(pads[0]), dilated.shape[3] + sum(pads[1])) < 1:
         return

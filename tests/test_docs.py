@@ -84,7 +84,7 @@ def _sections(text: str) -> dict[str, str]:
     return dict(zip(parts[1::2], parts[2::2]))
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+@pytest.mark.parametrize("command", ["train", "bn_stats", "evaluate", "predict"])
 def test_training_md_documents_every_option(command: str):
     import importlib
 

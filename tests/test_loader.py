@@ -20,6 +20,7 @@ from tinyseg.data import (
     SyntheticScenes,
     time_batches,
 )
+from .helpers import assert_equal
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "camvid"
 SCENES = SyntheticScenes(10, size=(32, 48), seed=0)
@@ -33,8 +34,8 @@ def batches(loader, epoch=0, start=0):
 def assert_same(a, b):
     assert len(a) == len(b)
     for (x1, y1), (x2, y2) in zip(a, b):
-        np.testing.assert_array_equal(x1, x2)
-        np.testing.assert_array_equal(y1, y2)
+        assert_equal(x1, x2)
+        assert_equal(y1, y2)
 
 
 def test_batch_shapes_and_dtypes():
@@ -45,10 +46,10 @@ def test_batch_shapes_and_dtypes():
     assert all(type(x) is array_type and type(y) is array_type for x, y in on_device)
     out = [(backend.to_numpy(x), backend.to_numpy(y)) for x, y in on_device]
     assert [x.shape for x, _ in out] == [(4, 3, 32, 48)] * 2 + [(2, 3, 32, 48)]
-    assert all(x.dtype == np.float32 and y.dtype == np.int64 and y.shape == (x.shape[0], 32, 48) for x, y in out)
+    assert all(x.dtype == np.float32 and y.dtype == np.uint8 and y.shape == (x.shape[0], 32, 48) for x, y in out)
     image, label = SCENES[0]
-    np.testing.assert_array_equal(out[0][0][0], image.transpose(2, 0, 1))  # no transforms: raw 0..255
-    np.testing.assert_array_equal(out[0][1][0], label)
+    assert_equal(out[0][0][0], image.transpose(2, 0, 1))  # no transforms: raw 0..255
+    assert_equal(out[0][1][0], label)
 
 
 def test_drop_last():
@@ -78,7 +79,7 @@ def test_augmentation_depends_on_item_not_on_batching():
     b = DataLoader(SCENES, batch_size=5, shuffle=True, seed=3, transforms=AUGMENT, workers=2)
     ya = np.concatenate([y for _, y in batches(a, 1)])
     yb = np.concatenate([y for _, y in batches(b, 1)])
-    np.testing.assert_array_equal(ya, yb)
+    assert_equal(ya, yb)
 
 
 def test_epochs_reshuffle_and_each_covers_every_item_once():
@@ -86,7 +87,7 @@ def test_epochs_reshuffle_and_each_covers_every_item_once():
     orders = [loader.order(e) for e in range(3)]
     assert all(sorted(o) == list(range(10)) for o in orders)
     assert not np.array_equal(orders[0], orders[1])
-    np.testing.assert_array_equal(loader.order(1), DataLoader(SCENES, 2, shuffle=True, seed=0).order(1))
+    assert_equal(loader.order(1), DataLoader(SCENES, 2, shuffle=True, seed=0).order(1))
     assert not np.array_equal(loader.order(1), DataLoader(SCENES, 4, shuffle=True, seed=1).order(1))
 
 
@@ -97,7 +98,7 @@ def test_a_full_pass_advances_the_epoch_and_set_epoch_rewinds():
     second = [backend.to_numpy(y) for _, y in loader]
     assert loader.epoch == 2 and not np.array_equal(first[0], second[0])
     loader.set_epoch(0)
-    np.testing.assert_array_equal(backend.to_numpy(next(iter(loader))[1]), first[0])
+    assert_equal(backend.to_numpy(next(iter(loader))[1]), first[0])
 
 
 def test_breaking_out_early_stops_the_threads():
@@ -137,6 +138,32 @@ def test_errors_in_worker_threads_reach_the_caller(tmp_path):
         list(DataLoader(CamVid(tmp_path), batch_size=1, workers=2))
 
 
+class _Labels:
+    """A data set of 4 one-row items whose item 2 holds ``value``; 3 classes, void 255."""
+
+    num_classes, ignore_index = 3, 255
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        label = np.array([[0, 1, 2, 255]], dtype=np.int16)
+        if i == 2:
+            label[0, 0] = self.value
+        return np.zeros((1, 4, 3), np.uint8), label
+
+
+def test_labels_are_checked_on_the_host_and_travel_as_uint8():
+    images, labels = next(iter(DataLoader(_Labels(1), batch_size=4)))
+    assert backend.to_numpy(labels).dtype == np.uint8 and int(labels[0, 0, 3]) == 255  # void up to 255
+    for value in (3, -1):
+        with pytest.raises(DataError, match=rf"label of item 2 holds values \[{value}\] outside the classes 0\.\.2"):
+            list(DataLoader(_Labels(value), batch_size=2, workers=1))
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(SCENES, batch_size=0)
@@ -158,4 +185,4 @@ def test_one_real_camvid_batch():
     assert len(loader) == 184
     images, labels = next(iter(loader))
     assert images.shape == (2, 3, 360, 480) and labels.shape == (2, 360, 480)
-    assert images.dtype == np.float32 and labels.dtype == np.int64 and labels.max() <= 11
+    assert images.dtype == np.float32 and labels.dtype == np.uint8 and int(labels.max()) <= 11

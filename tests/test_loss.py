@@ -12,6 +12,7 @@ import tinyseg
 from tinyseg.functional.loss import cross_entropy
 from tinyseg.gradcheck import gradcheck
 
+from .helpers import assert_close, assert_equal
 from .strategies import arrays, tensors
 
 IGNORE = 255
@@ -66,7 +67,7 @@ def test_cross_entropy_value_and_gradient(reduction, normalization, batch, weigh
         return cross_entropy(t, target, weight, ignore_index=IGNORE, reduction=reduction, normalization=normalization)
 
     expected = reference(logits.numpy(), target, weight, reduction, normalization)
-    np.testing.assert_allclose(loss(logits).numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert_close(loss(logits).numpy(), expected, rtol=1e-10, atol=1e-12)
     assert gradcheck(loss, [logits])
 
 
@@ -74,7 +75,7 @@ def test_cross_entropy_value_and_gradient(reduction, normalization, batch, weigh
 def test_cross_entropy_on_2d_logits(data, n, k):
     logits = data.draw(tensors((n, k)))
     target = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
-    np.testing.assert_allclose(cross_entropy(logits, target).numpy(), reference(logits.numpy(), target, None, "mean"),
+    assert_close(cross_entropy(logits, target).numpy(), reference(logits.numpy(), target, None, "mean"),
                                atol=1e-12)
     assert gradcheck(lambda t: cross_entropy(t, target), [logits])
 
@@ -84,9 +85,9 @@ def test_ignored_pixels_contribute_nothing():
     logits = tinyseg.tensor(rng.standard_normal((1, 3, 2, 2)), requires_grad=True)
     target = np.array([[[0, IGNORE], [2, IGNORE]]])
     loss = cross_entropy(logits, target, ignore_index=IGNORE, reduction="none")
-    np.testing.assert_array_equal(loss.numpy()[0, :, 1], [0.0, 0.0])
+    assert_equal(loss.numpy()[0, :, 1], [0.0, 0.0])
     loss.sum().backward()
-    np.testing.assert_array_equal(logits.grad[0, :, :, 1], np.zeros((3, 2)))
+    assert_equal(logits.grad[0, :, :, 1], np.zeros((3, 2)))
     assert (logits.grad[0, :, :, 0] != 0).all()
 
 
@@ -97,7 +98,7 @@ def test_caffe_and_torch_normalisations_differ_by_the_mean_weight():
     weight = np.array([0.5, 2.0, 4.0])
     torch_mean = cross_entropy(logits, target, weight).item()
     caffe_mean = cross_entropy(logits, target, weight, normalization="caffe").item()
-    np.testing.assert_allclose(caffe_mean, torch_mean * weight[target].mean())
+    assert_close(caffe_mean, torch_mean * weight[target].mean())
 
 
 def test_float32_logits_stay_float32_and_large_logits_stay_finite():
@@ -105,14 +106,14 @@ def test_float32_logits_stay_float32_and_large_logits_stay_finite():
     loss = cross_entropy(logits, np.array([[[1]]]), weight=np.array([1.0, 2.0]))  # float64 weights
     loss.backward()
     assert loss.dtype == logits.grad.dtype == np.float32
-    np.testing.assert_allclose(loss.item(), 2000.0)
-    np.testing.assert_allclose(logits.grad.ravel(), [1.0, -1.0])
+    assert_close(loss.item(), 2000.0)
+    assert_close(logits.grad.ravel(), [1.0, -1.0])
 
 
 def test_target_as_tensor_and_uint8_with_ignore_value():
     logits = tinyseg.tensor(np.zeros((1, 2, 1, 3)))
     target = tinyseg.tensor(np.array([[[0, 1, 11]]], dtype=np.uint8))
-    np.testing.assert_allclose(cross_entropy(logits, target, ignore_index=11).item(), np.log(2))
+    assert_close(cross_entropy(logits, target, ignore_index=11).item(), np.log(2))
 
 
 def test_bad_target_values_are_named():
@@ -154,5 +155,5 @@ def test_cross_entropy_matches_pytorch_with_weights_and_ignore_index(reduction):
     g = rng.standard_normal(y.shape)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    assert_close(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert_close(t.grad, tt.grad.numpy(), rtol=1e-10, atol=1e-14)

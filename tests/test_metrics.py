@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import tinyseg
 from tinyseg import backend, metrics
 from tinyseg.metrics import BFScore, ConfusionMatrix, bf_score
+from .helpers import assert_close, assert_equal
 
 VOID = 255
 
@@ -52,15 +53,15 @@ def test_scores_of_a_hand_computed_example():
     cm = ConfusionMatrix(3, ignore_index=VOID)
     cm.update(pred, target)
     # Rows: truth, columns: prediction. The void pixel (predicted 0) is not counted.
-    np.testing.assert_array_equal(cm.matrix, [[1, 1, 0],
+    assert_equal(cm.matrix, [[1, 1, 0],
                                               [0, 1, 1],
                                               [0, 0, 1]])
     s = cm.scores()
     assert s["global_acc"] == pytest.approx(3 / 5)  # 3 right of 5 counted pixels
-    np.testing.assert_allclose(s["per_class_acc"], [1 / 2, 1 / 2, 1 / 1])
+    assert_close(s["per_class_acc"], [1 / 2, 1 / 2, 1 / 1])
     assert s["class_acc"] == pytest.approx((1 / 2 + 1 / 2 + 1) / 3)
     # IoU = TP / (truth + predicted - TP)
-    np.testing.assert_allclose(s["per_class_iou"], [1 / (2 + 1 - 1), 1 / (2 + 2 - 1), 1 / (1 + 2 - 1)])
+    assert_close(s["per_class_iou"], [1 / (2 + 1 - 1), 1 / (2 + 2 - 1), 1 / (1 + 2 - 1)])
     assert s["miou"] == pytest.approx((1 / 2 + 1 / 3 + 1 / 2) / 3)
     assert all(type(s[key]) is float for key in ("global_acc", "class_acc", "miou"))
     assert all(type(v) is float for v in s["per_class_acc"] + s["per_class_iou"])
@@ -94,7 +95,7 @@ def test_ignored_pixels_do_not_count_whatever_is_predicted_there():
     a, b = ConfusionMatrix(2, ignore_index=VOID), ConfusionMatrix(2, ignore_index=VOID)
     a.update(np.array([[0, 0, 1, 1]]), target)
     b.update(np.array([[0, 1, 1, 7]]), target)  # any value, even no class, on void
-    np.testing.assert_array_equal(a.matrix, b.matrix)
+    assert_equal(a.matrix, b.matrix)
     assert a.matrix.sum() == 2 and a.scores()["global_acc"] == 1.0
 
 
@@ -106,15 +107,15 @@ def test_two_batches_equal_one_concatenated_batch_and_merge_adds():
     whole.update(pred.reshape(6, 5, 6), target.reshape(6, 5, 6))
     parts.update(pred[0], target[0])
     parts.update(tinyseg.tensor(pred[1]), tinyseg.tensor(target[1]))  # Tensors work too
-    np.testing.assert_array_equal(parts.matrix, whole.matrix)
+    assert_equal(parts.matrix, whole.matrix)
     first, second = ConfusionMatrix(4, VOID), ConfusionMatrix(4, VOID)
     first.update(pred[0], target[0])
     second.update(pred[1], target[1])
-    np.testing.assert_array_equal((first + second).matrix, whole.matrix)
+    assert_equal((first + second).matrix, whole.matrix)
     assert first.matrix.sum() < whole.matrix.sum()  # __add__ left its operands alone
-    np.testing.assert_array_equal(first.merge(second).matrix, whole.matrix)
+    assert_equal(first.merge(second).matrix, whole.matrix)
     for key, value in whole.scores().items():
-        np.testing.assert_array_equal(parts.scores()[key], value)  # NaN equals NaN here
+        assert_equal(parts.scores()[key], value)  # NaN equals NaN here
 
 
 def test_matrix_is_a_copy_and_reset_forgets():
@@ -150,7 +151,7 @@ def test_errors_name_the_fault():
 def test_uint8_labels_with_void_255():
     cm = ConfusionMatrix(2, ignore_index=255)
     cm.update(np.array([[0, 1, 1]], np.uint8), np.array([[0, 255, 1]], np.uint8))
-    np.testing.assert_array_equal(cm.matrix, [[1, 0], [0, 1]])
+    assert_equal(cm.matrix, [[1, 0], [0, 1]])
 
 
 # ---- confusion matrix: properties ------------------------------------------------------------
@@ -160,7 +161,7 @@ def test_confusion_matrix_matches_a_pixel_loop(case):
     cm = ConfusionMatrix(k, ignore_index=VOID)
     cm.update(pred, target)
     m = cm.matrix
-    np.testing.assert_array_equal(m, naive_confusion(pred, target, k, VOID))
+    assert_equal(m, naive_confusion(pred, target, k, VOID))
     assert m.sum() == np.count_nonzero(target != VOID)
     s = cm.scores()
     for key in ("global_acc", "class_acc", "miou"):
@@ -333,7 +334,7 @@ def test_bf_matches_a_naive_loop(case, tol_px):
     h, w = label.shape[1:]
     acc = BFScore(k, ignore_index=VOID, tolerance=tol(tol_px, h, w))
     acc.update(pred, label)
-    np.testing.assert_allclose(acc.image_scores, naive_bf(pred, label, k, VOID, tol_px))
+    assert_close(acc.image_scores, naive_bf(pred, label, k, VOID, tol_px))
     assert math.isnan(acc.score()) or 0.0 <= acc.score() <= 1.0
 
 
@@ -351,7 +352,7 @@ def test_more_than_64_classes_use_several_bit_groups():
     pred = np.where(rng.random((2, 12, 12)) < 0.7, label, classes[rng.integers(0, 6, (2, 12, 12))])
     acc = BFScore(130, tolerance=tol(1.6, 12, 12))
     acc.update(pred, label)
-    np.testing.assert_allclose(acc.image_scores, naive_bf(pred, label, 130, None, 1.6))
+    assert_close(acc.image_scores, naive_bf(pred, label, 130, None, 1.6))
 
 
 def test_streaming_equals_one_call_and_2d_equals_3d():
@@ -376,7 +377,7 @@ def test_cupy_matches_numpy():
     cm = ConfusionMatrix(4, VOID)
     cm.update(backend.to_device(pred), backend.to_device(target))
     assert backend.is_cupy_array(cm._counts)
-    np.testing.assert_array_equal(cm.matrix, naive_confusion(pred, target, 4, VOID))
+    assert_equal(cm.matrix, naive_confusion(pred, target, 4, VOID))
     on_gpu = bf_score(backend.to_device(pred), backend.to_device(target), 4, VOID)
     backend.use("numpy")
     assert on_gpu == pytest.approx(bf_score(pred, target, 4, VOID))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import tinyseg
 from tinyseg import backend, models, nn
 from tinyseg.models.segnet import VGG16_BLOCKS
+from .helpers import assert_close, assert_equal
 
 NAMES = ["bayesian_segnet_basic", "fcn_basic", "segnet", "segnet_basic"]
 
@@ -172,7 +173,7 @@ def test_bayesian_dropout_sits_where_the_caffe_model_puts_it():
     x = _image(32, 48)
     with tinyseg.no_grad():
         a, b = model.eval()(x), plain.eval()(x)
-        np.testing.assert_array_equal(backend.to_numpy(a.data), backend.to_numpy(b.data))
+        assert_equal(backend.to_numpy(a.data), backend.to_numpy(b.data))
         model.train()
         for m in model.modules():  # train-mode batch norm would also differ; isolate dropout
             if isinstance(m, nn.BatchNorm2d):
@@ -192,7 +193,7 @@ def test_mc_predict_is_reproducible_with_a_seeded_generator(bayesian):
     b = models.mc_predict(bayesian, x, samples=3, generator=backend.default_rng(7))
     c = models.mc_predict(bayesian, x, samples=3, generator=backend.default_rng(8))
     for field in ("mean", "prediction", "variance", "entropy"):
-        np.testing.assert_array_equal(backend.to_numpy(getattr(a, field)), backend.to_numpy(getattr(b, field)))
+        assert_equal(backend.to_numpy(getattr(a, field)), backend.to_numpy(getattr(b, field)))
     assert not np.array_equal(backend.to_numpy(a.mean), backend.to_numpy(c.mean))
 
 
@@ -203,8 +204,8 @@ def test_mc_predict_outputs_are_probabilities_and_uncertainties(bayesian):
     out = models.mc_predict(bayesian, x, samples=5, generator=backend.default_rng(0))
     mean, var, ent = (backend.to_numpy(v) for v in (out.mean, out.variance, out.entropy))
     assert mean.shape == (2, 5, 16, 24) and var.shape == ent.shape == (2, 16, 24) and out.samples == 5
-    np.testing.assert_allclose(mean.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(backend.to_numpy(out.prediction), mean.argmax(axis=1))
+    assert_close(mean.sum(axis=1), 1.0, rtol=1e-5)
+    assert_equal(backend.to_numpy(out.prediction), mean.argmax(axis=1))
     assert (var >= -1e-7).all() and (var <= 0.25 + 1e-6).all() and var.max() > 0  # a [0, 1] variable
     assert (ent >= -1e-6).all() and (ent <= math.log(5) + 1e-5).all()
     # the same numbers by hand: sample with the same seed, one pass at a time
@@ -218,9 +219,9 @@ def test_mc_predict_outputs_are_probabilities_and_uncertainties(bayesian):
         probs = np.stack([backend.to_numpy(tinyseg.functional.activation.softmax(bayesian(x), dim=1).data)
                           for _ in range(5)])
     chosen = np.take_along_axis(probs.var(axis=0), mean.argmax(axis=1)[:, None], axis=1)[:, 0]
-    np.testing.assert_allclose(mean, probs.mean(axis=0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(var, chosen, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(ent, -(mean * np.log(mean)).sum(axis=1), rtol=1e-4, atol=1e-6)
+    assert_close(mean, probs.mean(axis=0), rtol=1e-5, atol=1e-6)
+    assert_close(var, chosen, rtol=1e-4, atol=1e-6)
+    assert_close(ent, -(mean * np.log(mean)).sum(axis=1), rtol=1e-4, atol=1e-6)
     # modes and generators restored, running statistics untouched (batch norm ran in eval mode)
     for m in drops:
         m.generator = None
@@ -240,12 +241,12 @@ def test_mc_predict_needs_dropout():
 def test_bilinear_kernel_upsamples_a_ramp_linearly():
     w = models.bilinear_kernel(2)
     assert w.shape == (2, 2, 4, 4) and w[0, 1].sum() == 0 == w[1, 0].sum()
-    np.testing.assert_allclose(w[0, 0][1], [0.1875, 0.5625, 0.5625, 0.1875])
+    assert_close(w[0, 0][1], [0.1875, 0.5625, 0.5625, 0.1875])
     model = models.FCNBasic(num_classes=2)
     x = tinyseg.tensor(np.tile(np.arange(6.0, dtype="float32"), (1, 2, 6, 1)))  # (1, 2, 6, 6), ramp along W
     up = model.upscore1(x)  # kernel 4, stride 2, pad 1: 6 -> 12, interior is linear interpolation
     row = backend.to_numpy(up.data)[0, 0, 5]
-    np.testing.assert_allclose(np.diff(row[1:-1]), 0.5, atol=1e-6)
+    assert_close(np.diff(row[1:-1]), 0.5, atol=1e-6)
 
 
 def test_decoder_storage_indices_versus_feature_maps(built):
@@ -291,12 +292,12 @@ def test_load_vgg16_encoder_maps_the_13_convolutions_in_order(built, batch_norm)
     names = models.load_vgg16_encoder(model, state)
     assert len(names) == (13 * 6 if batch_norm else 26)
     last = 40 if batch_norm else 28  # vgg16: conv, relu (, pool); vgg16_bn: conv, bn, relu (, pool)
-    np.testing.assert_array_equal(backend.to_numpy(model.conv1_1.weight.data), state["features.0.weight"])
-    np.testing.assert_array_equal(backend.to_numpy(model.conv5_3.bias.data), state[f"features.{last}.bias"])
+    assert_equal(backend.to_numpy(model.conv1_1.weight.data), state["features.0.weight"])
+    assert_equal(backend.to_numpy(model.conv5_3.bias.data), state[f"features.{last}.bias"])
     if batch_norm:
-        np.testing.assert_array_equal(backend.to_numpy(model.conv5_3_bn.running_var),
+        assert_equal(backend.to_numpy(model.conv5_3_bn.running_var),
                                       state["features.41.running_var"])
-    np.testing.assert_array_equal(backend.to_numpy(model.conv1_1_D.weight.data), untouched)
+    assert_equal(backend.to_numpy(model.conv1_1_D.weight.data), untouched)
 
 
 def test_load_vgg16_encoder_rejects_other_networks(built):

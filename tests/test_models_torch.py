@@ -17,6 +17,7 @@ from tinyseg import backend, models, nn, torch_twins
 from tinyseg.checkpoint import from_torch_state_dict, to_torch_state_dict
 from tinyseg.functional.pool import indices_to_torch
 from tinyseg.models.segnet import VGG16_BLOCKS
+from .helpers import assert_close, assert_equal
 
 torch = pytest.importorskip("torch", reason="PyTorch is the reference these tests compare against")
 pytestmark = pytest.mark.torch
@@ -65,7 +66,7 @@ def test_train_mode_outputs_gradients_and_running_stats_match(pairs, name):
         ours.train(), twin.train()
         ours.zero_grad(), twin.zero_grad()
         out, tout = ours(tinyseg.tensor(x)), twin(torch.tensor(x))
-        np.testing.assert_allclose(_numpy(out.data), _numpy(tout), rtol=1e-9, atol=1e-9)
+        assert_close(_numpy(out.data), _numpy(tout), rtol=1e-9, atol=1e-9)
         g = np.random.default_rng(2).standard_normal(out.shape)
         (out * tinyseg.tensor(g)).sum().backward()
         (tout * torch.tensor(g)).sum().backward()
@@ -117,7 +118,7 @@ def test_eval_mode_float32_outputs_match(pairs, name):
         out = _numpy(ours.decode(deepest, skips).data)
         ref = _numpy(twin(torch.tensor(x)) if name == "fcn_basic" else twin(torch.tensor(x), _torch_indices(skips)))
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    assert_close(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
 def test_torch_trained_weights_run_in_tinyseg_and_back():
@@ -126,7 +127,7 @@ def test_torch_trained_weights_run_in_tinyseg_and_back():
     ours = from_torch_state_dict(models.SegNetBasic(num_classes=5), twin.state_dict())
     for key, value in twin.state_dict().items():
         if not key.endswith("num_batches_tracked"):
-            np.testing.assert_array_equal(_numpy(ours.state_dict()[key]), _numpy(value))
+            assert_equal(_numpy(ours.state_dict()[key]), _numpy(value))
     back = TorchSegNetBasic(num_classes=5)
     back.load_state_dict(to_torch_state_dict(ours))
     for key, value in twin.state_dict().items():
@@ -163,6 +164,6 @@ def test_load_vgg16_encoder_from_a_torch_file(pairs, tmp_path):
     bns = [m for m in vgg.features if isinstance(m, tnn.BatchNorm2d)]
     names = [f"conv{b}_{j}" for b, n, _ in VGG16_BLOCKS for j in range(1, n + 1)]
     for k, name in enumerate(names):
-        np.testing.assert_array_equal(_numpy(getattr(ours, name).weight.data), _numpy(convs[k].weight))
+        assert_equal(_numpy(getattr(ours, name).weight.data), _numpy(convs[k].weight))
         if batch_norm:
-            np.testing.assert_array_equal(_numpy(getattr(ours, f"{name}_bn").running_var), _numpy(bns[k].running_var))
+            assert_equal(_numpy(getattr(ours, f"{name}_bn").running_var), _numpy(bns[k].running_var))

@@ -9,6 +9,7 @@ import pytest
 import tinyseg
 from tinyseg import backend, nn
 from tinyseg.gradcheck import gradcheck
+from .helpers import assert_close, assert_equal
 
 
 class Block(nn.Module):
@@ -54,7 +55,7 @@ def test_reassigning_and_deleting_attributes_keeps_the_registry_right():
     del m.scale
     assert "scale" not in dict(m.named_parameters())
     m.bn.running_mean = np.full(4, 3.0, dtype=np.float32)  # assigning to a buffer name updates the buffer
-    np.testing.assert_array_equal(m.state_dict()["bn.running_mean"], np.full(4, 3.0))
+    assert_equal(m.state_dict()["bn.running_mean"], np.full(4, 3.0))
     with pytest.raises(TypeError, match=r"Block.conv is a submodule"):
         m.conv = 3
     with pytest.raises(TypeError, match=r"BatchNorm2d.weight is a parameter: assign a Parameter"):
@@ -80,7 +81,7 @@ def test_state_dict_round_trip_and_copies():
     state = a.state_dict()
     b.load_state_dict({k: backend.to_numpy(v) for k, v in state.items()})
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
-        np.testing.assert_array_equal(x, y, err_msg=name)
+        assert_equal(x, y, err_msg=name)
         assert y.dtype == np.float32
     b.conv.weight.data[...] = 5.0  # loaded values were copied, not aliased
     assert (state["conv.weight"] != 5.0).all()
@@ -110,16 +111,16 @@ def test_train_eval_switches_batch_norm_behaviour():
     x = tinyseg.tensor(np.random.default_rng(0).standard_normal((4, 3, 5, 5)).astype(np.float32) * 3 + 2)
     assert m.training and m.head[1].training
     y = m.bn(m.conv(x)).numpy()  # training: batch statistics -> mean 0, var 1 per channel
-    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0.0, atol=1e-5)
-    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1.0, atol=1e-3)
-    running = m.bn.running_mean.copy()
+    assert_close(y.mean(axis=(0, 2, 3)), 0.0, atol=1e-5)
+    assert_close(y.var(axis=(0, 2, 3)), 1.0, atol=1e-3)
+    running = backend.to_numpy(m.bn.running_mean)
     assert (running != 0).any()
     assert m.eval() is m and not any(mod.training for mod in m.modules())
     y_eval = m.bn(m.conv(x)).numpy()
-    np.testing.assert_array_equal(m.bn.running_mean, running)  # eval leaves the statistics alone
+    assert_equal(m.bn.running_mean, running)  # eval leaves the statistics alone
     conv = m.conv(x).numpy()
-    expected = (conv - running[:, None, None]) / np.sqrt(m.bn.running_var[:, None, None] + 1e-5)
-    np.testing.assert_allclose(y_eval, expected, rtol=1e-4, atol=1e-5)
+    expected = (conv - running[:, None, None]) / np.sqrt(backend.to_numpy(m.bn.running_var)[:, None, None] + 1e-5)
+    assert_close(y_eval, expected, rtol=1e-4, atol=1e-5)
     m.train()
     assert all(mod.training for mod in m.modules())
 
@@ -127,21 +128,21 @@ def test_train_eval_switches_batch_norm_behaviour():
 def test_he_init_std_and_seeding():
     nn.init.manual_seed(0)
     conv = nn.Conv2d(64, 64, 7)
-    np.testing.assert_allclose(conv.weight.numpy().std(), np.sqrt(2 / (64 * 49)), rtol=0.02)
+    assert_close(conv.weight.numpy().std(), np.sqrt(2 / (64 * 49)), rtol=0.02)
     assert abs(conv.weight.numpy().mean()) < 0.002
-    np.testing.assert_array_equal(conv.bias.numpy(), np.zeros(64))
+    assert_equal(conv.bias.numpy(), np.zeros(64))
     up = nn.ConvTranspose2d(16, 64, 4)  # weight (C_in, C_out, kh, kw): fan_in = C_out * kh * kw
     assert up.weight.shape == (16, 64, 4, 4)
-    np.testing.assert_allclose(up.weight.numpy().std(), np.sqrt(2 / (64 * 16)), rtol=0.03)
+    assert_close(up.weight.numpy().std(), np.sqrt(2 / (64 * 16)), rtol=0.03)
     nn.init.manual_seed(0)
-    np.testing.assert_array_equal(nn.Conv2d(64, 64, 7).weight.numpy(), conv.weight.numpy())
+    assert_equal(nn.Conv2d(64, 64, 7).weight.numpy(), conv.weight.numpy())
     a = nn.Conv2d(3, 8, 3, rng=np.random.default_rng(5)).weight.numpy()
     b = nn.Conv2d(3, 8, 3, rng=np.random.default_rng(5)).weight.numpy()
-    np.testing.assert_array_equal(a, b)
+    assert_equal(a, b)
     assert (a != nn.Conv2d(3, 8, 3, rng=np.random.default_rng(6)).weight.numpy()).any()
     bn = nn.BatchNorm2d(5)
-    np.testing.assert_array_equal(bn.weight.numpy(), np.ones(5))
-    np.testing.assert_array_equal(bn.bias.numpy(), np.zeros(5))
+    assert_equal(bn.weight.numpy(), np.ones(5))
+    assert_equal(bn.bias.numpy(), np.zeros(5))
 
 
 def test_repr_prints_the_layer_tree_like_pytorch():
@@ -163,7 +164,7 @@ def test_repr_prints_the_layer_tree_like_pytorch():
 def test_zero_grad_astype_and_a_gradcheck_through_layers():
     m = nn.Sequential(nn.LocalResponseNorm(3, alpha=0.5), nn.BatchNorm2d(3), nn.ReLU()).astype("float64")
     assert all(p.dtype == np.float64 for p in m.parameters()) and m[1].running_var.dtype == np.float64
-    m[1].weight.data = np.array([1.0, -2.0, 0.5])
+    m[1].weight.data = backend.to_device(np.array([1.0, -2.0, 0.5]))
     x = tinyseg.tensor(np.random.default_rng(0).permutation(36).reshape(2, 3, 2, 3) * 0.1 - 1.75, requires_grad=True)
     # the parameters are inputs of the check: it nudges them in place; ReLU's kink is left out
     assert gradcheck(lambda x, w, b: m[1](m[0](x)), [x, m[1].weight, m[1].bias], names=["x", "bn.weight", "bn.bias"])
@@ -187,7 +188,7 @@ def test_dropout_module_modes_and_generator():
     d.generator = backend.default_rng(3)
     a = d(x).numpy()
     d.generator = backend.default_rng(3)
-    np.testing.assert_array_equal(d(x).numpy(), a)
+    assert_equal(d(x).numpy(), a)
     assert set(np.unique(a)) <= {0.0, 2.0} and (a == 0).any()
     d.eval()
     assert d(x) is x
@@ -211,7 +212,7 @@ def test_conv_layers_match_torch(transpose):
         theirs = torch.nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1, output_padding=1)
     else:
         ours, theirs = nn.Conv2d(3, 5, 3, stride=2, padding=1), torch.nn.Conv2d(3, 5, 3, stride=2, padding=1)
-    ours.bias.data = np.random.default_rng(0).standard_normal(5).astype(np.float32)
+    ours.bias.data = backend.to_device(np.random.default_rng(0).standard_normal(5).astype(np.float32))
     _copy_into_torch(ours, theirs, torch)
     x = np.random.default_rng(1).standard_normal((2, 3, 7, 6)).astype(np.float32)
     t, tt = tinyseg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -219,10 +220,10 @@ def test_conv_layers_match_torch(transpose):
     g = np.random.default_rng(2).standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     ty.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-4, atol=1e-4)
+    assert_close(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert_close(t.grad, tt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert_close(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+    assert_close(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_pool_unpool_and_batch_norm_layers_match_torch():
@@ -230,18 +231,18 @@ def test_pool_unpool_and_batch_norm_layers_match_torch():
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 7)).astype(np.float32)
     out, idx = nn.MaxPool2d(2)(tinyseg.tensor(x))
     t_out, t_idx = torch.nn.MaxPool2d(2, return_indices=True)(torch.from_numpy(x))
-    np.testing.assert_array_equal(out.numpy(), t_out.numpy())
+    assert_equal(out.numpy(), t_out.numpy())
     assert idx.dtype == np.uint8 and idx.shape == (2, 3, 2, 3)
     up = nn.MaxUnpool2d(2)(out, idx, output_size=(5, 7))
     t_up = torch.nn.MaxUnpool2d(2)(t_out, t_idx, output_size=(5, 7))
-    np.testing.assert_array_equal(up.numpy(), t_up.numpy())
+    assert_equal(up.numpy(), t_up.numpy())
 
     ours, theirs = nn.BatchNorm2d(3, momentum=0.2), torch.nn.BatchNorm2d(3, momentum=0.2)
     for mode in ("train", "eval"):
         getattr(ours, mode)(), getattr(theirs, mode)()
-        np.testing.assert_allclose(ours(tinyseg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(),
+        assert_close(ours(tinyseg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).detach().numpy(),
                                    rtol=1e-5, atol=1e-5)
     theirs_state = {k: v.numpy() for k, v in theirs.state_dict().items() if k != "num_batches_tracked"}
     assert list(theirs_state) == list(ours.state_dict())
     for k, v in ours.state_dict().items():
-        np.testing.assert_allclose(v, theirs_state[k], rtol=1e-5, err_msg=k)
+        assert_close(v, theirs_state[k], rtol=1e-5, err_msg=k)

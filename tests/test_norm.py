@@ -8,9 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
+from tinyseg import backend
 from tinyseg.functional.norm import batch_norm, local_response_norm
 from tinyseg.gradcheck import gradcheck
 
+from .helpers import assert_close
 from .strategies import arrays, tensors
 
 
@@ -42,11 +44,12 @@ def test_batch_norm_eval_gradients_use_running_stats(data, shape):
     c = shape[1]
     x, w, b = data.draw(tensors(shape)), data.draw(tensors((c,))), data.draw(tensors((c,)))
     mean, var = data.draw(arrays((c,))), data.draw(arrays((c,), low=0.5, high=2.0))
-    assert gradcheck(lambda x, w, b: batch_norm(x, mean, var, w, b, training=False), [x, w, b],
+    stats = backend.to_device(mean), backend.to_device(var)
+    assert gradcheck(lambda x, w, b: batch_norm(x, *stats, w, b, training=False), [x, w, b],
                      names=["x", "weight", "bias"])
     expected = (x.numpy() - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5) * w.numpy()[:, None, None]
     expected += b.numpy()[:, None, None]
-    np.testing.assert_allclose(batch_norm(x, mean, var, w, b).numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert_close(batch_norm(x, *stats, w, b).numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
 @given(data=st.data(), shape=nchw(min_values_per_channel=3))
@@ -59,14 +62,14 @@ def test_batch_norm_without_affine_and_on_2d_input(data, shape):
 
 @given(x=arrays((3, 2, 2, 4)), momentum=st.sampled_from([0.1, 0.5]))
 def test_batch_norm_training_normalises_and_updates_running_stats_in_place(x, momentum):
-    mean, var = np.full(2, 0.5), np.full(2, 2.0)
-    mean_before, var_before = mean.copy(), var.copy()
+    mean, var = backend.to_device(np.full(2, 0.5)), backend.to_device(np.full(2, 2.0))
+    mean_before, var_before = backend.to_numpy(mean).copy(), backend.to_numpy(var).copy()  # to_numpy may not copy
     y = batch_norm(tinyseg.tensor(x), mean, var, training=True, momentum=momentum).numpy()
-    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0.0, atol=1e-12)
-    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), x.var(axis=(0, 2, 3)) / (x.var(axis=(0, 2, 3)) + 1e-5))
+    assert_close(y.mean(axis=(0, 2, 3)), 0.0, atol=1e-12)
+    assert_close(y.var(axis=(0, 2, 3)), x.var(axis=(0, 2, 3)) / (x.var(axis=(0, 2, 3)) + 1e-5))
     unbiased = x.var(axis=(0, 2, 3), ddof=1)
-    np.testing.assert_allclose(mean, (1 - momentum) * mean_before + momentum * x.mean(axis=(0, 2, 3)))
-    np.testing.assert_allclose(var, (1 - momentum) * var_before + momentum * unbiased)
+    assert_close(mean, (1 - momentum) * mean_before + momentum * x.mean(axis=(0, 2, 3)))
+    assert_close(var, (1 - momentum) * var_before + momentum * unbiased)
 
 
 def test_batch_norm_float32_stays_float32_and_accepts_tensor_stats():
@@ -97,6 +100,7 @@ def test_batch_norm_matches_pytorch_including_running_stats(training):
     w, b, g = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(x.shape)
     mean, var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
     t_mean, t_var = torch.tensor(mean), torch.tensor(var)
+    mean, var = backend.to_device(mean), backend.to_device(var)
     ours = [tinyseg.tensor(a, requires_grad=True) for a in (x, w, b)]
     theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
     for _ in range(2):  # two steps: the running statistics are used and updated twice
@@ -107,11 +111,11 @@ def test_batch_norm_matches_pytorch_including_running_stats(training):
                                             training=training, momentum=0.3)
         y.backward(g)
         ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
+        assert_close(y.numpy(), ty.detach().numpy(), atol=1e-12)
         for a, t in zip(ours, theirs):
-            np.testing.assert_allclose(a.grad, t.grad.numpy(), atol=1e-11)
-        np.testing.assert_allclose(mean, t_mean.numpy(), atol=1e-12)
-        np.testing.assert_allclose(var, t_var.numpy(), atol=1e-12)
+            assert_close(a.grad, t.grad.numpy(), atol=1e-11)
+        assert_close(mean, t_mean.numpy(), atol=1e-12)
+        assert_close(var, t_var.numpy(), atol=1e-12)
 
 
 # ---- local_response_norm --------------------------------------------------------------------
@@ -130,7 +134,7 @@ def test_local_response_norm_by_hand():
     x = np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1)
     y = local_response_norm(tinyseg.tensor(x), 3, alpha=0.3, beta=0.5, k=1.0).numpy().ravel()
     squares = np.array([1 + 4, 1 + 4 + 9, 4 + 9])
-    np.testing.assert_allclose(y, [1, 2, 3] / np.sqrt(1 + 0.3 / 3 * squares))
+    assert_close(y, [1, 2, 3] / np.sqrt(1 + 0.3 / 3 * squares))
 
 
 @pytest.mark.parametrize("size", [1, 2, 5])
@@ -143,8 +147,8 @@ def test_local_response_norm_matches_pytorch(size):
     ty = torch.nn.functional.local_response_norm(tt, size, alpha=0.5, beta=0.75, k=2.0)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(t.grad, tt.grad.numpy(), atol=1e-12)
+    assert_close(y.numpy(), ty.detach().numpy(), atol=1e-12)
+    assert_close(t.grad, tt.grad.numpy(), atol=1e-12)
 
 
 def test_local_response_norm_keeps_float32_and_checks_its_input():

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import tinyseg
 from tinyseg import backend
 from tinyseg.optim import SGD, Adam
+from .helpers import assert_close, assert_equal
 
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
 
@@ -29,7 +30,7 @@ def _run(opt, params, steps: int, start: int = 0, lr_at: dict[int, float] | None
         if lr_at and step in lr_at:
             opt.lr = lr_at[step]
         for p, g in zip(params, _grads(step, params[0].dtype)):
-            p.grad = g + 0.1 * p.data  # depends on the parameter, like a real loss
+            p.grad = backend.to_device(g) + 0.1 * p.data  # depends on the parameter, like a real loss
         opt.step()
 
 
@@ -58,7 +59,7 @@ def test_trajectory_equals_torch_optim(cls, kw):
             t.grad = torch.from_numpy(g) + 0.1 * t.detach()
         t_opt.step()
         for a, t in zip(ours, theirs):
-            np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14)
+            assert_close(a.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("cls,kw", CONFIGS, ids=lambda v: getattr(v, "__name__", str(v)))
@@ -77,18 +78,18 @@ def test_plain_sgd_is_p_minus_lr_g(lr, steps):
     p = tinyseg.tensor(np.array([1.0, -2.0]), requires_grad=True)
     opt = SGD([p], lr=lr)
     for _ in range(steps):
-        p.grad = np.array([0.5, 1.0])
+        p.grad = backend.to_device(np.array([0.5, 1.0]))
         opt.step()
-    np.testing.assert_allclose(p.numpy(), [1.0 - steps * lr * 0.5, -2.0 - steps * lr * 1.0], atol=1e-12)
+    assert_close(p.numpy(), [1.0 - steps * lr * 0.5, -2.0 - steps * lr * 1.0], atol=1e-12)
 
 
 def test_parameters_without_gradient_are_skipped_and_zero_grad_clears():
     a, b = _params(0)[:2]
     before = b.numpy().copy()
-    a.grad = np.ones(a.shape)
+    a.grad = backend.to_device(np.ones(a.shape))
     opt = Adam([a, b])
     opt.step()
-    np.testing.assert_array_equal(b.numpy(), before)
+    assert_equal(b.numpy(), before)
     assert 1 not in opt.state
     opt.zero_grad()
     assert a.grad is None and b.grad is None
@@ -113,7 +114,7 @@ def test_state_dict_resumes_the_same_trajectory(cls, kw):
     assert opt2.lr == kw["lr"]
     _run(opt2, resumed, 3, start=3)
     for a, b in zip(straight, resumed):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert_equal(a.numpy(), b.numpy())
 
 
 def test_state_dict_holds_hyperparameters_and_copies():

@@ -13,6 +13,7 @@ from tinyseg.functional.pool import indices_from_torch, indices_to_torch, max_po
 from tinyseg.functional.window import pair
 from tinyseg.gradcheck import gradcheck
 
+from .helpers import assert_close, assert_equal
 from .strategies import arrays, pool_configs
 
 
@@ -52,8 +53,8 @@ def test_max_pool2d_matches_the_loop_and_its_gradient_is_right(data, cfg, defaul
     t = tinyseg.tensor(x, requires_grad=True)
     out, idx = max_pool2d(t, cfg["kernel"], stride)
     expected, expected_idx = naive_max_pool2d(x, cfg["kernel"], stride or cfg["kernel"])
-    np.testing.assert_array_equal(out.numpy(), expected)
-    np.testing.assert_array_equal(idx.numpy(), expected_idx)
+    assert_equal(out.numpy(), expected)
+    assert_equal(idx.numpy(), expected_idx)
     assert idx.dtype == np.uint8 and not idx.requires_grad
     assert gradcheck(lambda a: max_pool2d(a, cfg["kernel"], stride), [t])
 
@@ -66,24 +67,24 @@ def test_max_unpool2d_restores_odd_sizes_and_its_gradient_is_right(data, cfg):
     t = tinyseg.tensor(x, requires_grad=True)
     out = max_unpool2d(t, idx, kernel, stride, output_size=shape)
     assert out.shape == shape
-    np.testing.assert_array_equal(out.numpy(), naive_max_unpool2d(x, idx.numpy(), kernel, stride, shape[2:]))
+    assert_equal(out.numpy(), naive_max_unpool2d(x, idx.numpy(), kernel, stride, shape[2:]))
     assert gradcheck(lambda a: max_unpool2d(a, idx, kernel, stride, output_size=shape[2:]), [t])
 
 
 def test_unpool_of_pool_keeps_only_the_maxima():
     x = np.array([[[[1.0, 5.0, 2.0], [3.0, 4.0, 0.0], [9.0, 8.0, 7.0]]]])
     out, idx = max_pool2d(tinyseg.tensor(x))
-    np.testing.assert_array_equal(idx.numpy(), [[[[1]]]])
+    assert_equal(idx.numpy(), [[[[1]]]])
     restored = max_unpool2d(out, idx, output_size=x.shape)
-    np.testing.assert_array_equal(restored.numpy(), [[[[0.0, 5.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
+    assert_equal(restored.numpy(), [[[[0.0, 5.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
 
 
 def test_ties_go_to_the_first_position():
     x = tinyseg.tensor(np.array([[[[2.0, 2.0, 1.0, 3.0], [2.0, 2.0, 3.0, 3.0]]]]), requires_grad=True)
     out, idx = max_pool2d(x)
-    np.testing.assert_array_equal(idx.numpy(), [[[[0, 1]]]])
+    assert_equal(idx.numpy(), [[[[0, 1]]]])
     out.backward(np.array([[[[10.0, 20.0]]]]))
-    np.testing.assert_array_equal(x.grad, [[[[10.0, 0.0, 0.0, 20.0], [0.0, 0.0, 0.0, 0.0]]]])
+    assert_equal(x.grad, [[[[10.0, 0.0, 0.0, 20.0], [0.0, 0.0, 0.0, 0.0]]]])
 
 
 def test_indices_take_one_byte_per_pooled_value():
@@ -141,16 +142,16 @@ def test_max_pool2d_agrees_with_pytorch_indices_included(cfg):
     t, tt = tinyseg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, idx = max_pool2d(t, cfg["kernel"], cfg["stride"])
     tout, tidx = torch.nn.functional.max_pool2d(tt, cfg["kernel"], cfg["stride"], return_indices=True)
-    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    assert_equal(out.numpy(), tout.detach().numpy())
     as_torch = indices_to_torch(idx, cfg["kernel"], cfg["stride"], input_size=x.shape)
-    np.testing.assert_array_equal(as_torch.numpy(), tidx.numpy())
+    assert_equal(as_torch.numpy(), tidx.numpy())
     back = indices_from_torch(tidx.numpy(), cfg["kernel"], cfg["stride"], input_size=x.shape)
-    np.testing.assert_array_equal(back.numpy(), idx.numpy())
+    assert_equal(back.numpy(), idx.numpy())
     assert tidx.element_size() == 8 * idx.data.itemsize
     g = rng.standard_normal(out.shape, dtype=np.float32)
     out.backward(g)
     tout.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-6)
+    assert_close(t.grad, tt.grad.numpy(), rtol=1e-6)
 
 
 @pytest.mark.torch
@@ -173,8 +174,8 @@ def test_max_unpool2d_agrees_with_pytorch(cfg, restore_size):
     out = max_unpool2d(t, idx, cfg["kernel"], cfg["stride"], output_size=size)
     tout = torch.nn.functional.max_unpool2d(tt, tidx, cfg["kernel"], cfg["stride"], output_size=size)
     assert out.shape == tuple(tout.shape) == x.shape
-    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    assert_equal(out.numpy(), tout.detach().numpy())
     g = rng.standard_normal(out.shape, dtype=np.float32)
     out.backward(g)
     tout.backward(torch.from_numpy(g))
-    np.testing.assert_array_equal(t.grad, tt.grad.numpy())
+    assert_equal(t.grad, tt.grad.numpy())

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinyseg.data import CAMVID_CLASSES, SyntheticScenes, median_frequency_weights
+from .helpers import assert_equal
 
 SKY, ROAD = 0, 3
 
@@ -29,8 +30,8 @@ def test_items_have_the_camvid_item_type(scenes):
 def test_same_seed_and_index_same_scene():
     a, b = SyntheticScenes(5, seed=3), SyntheticScenes(50, seed=3)
     for i in range(5):
-        np.testing.assert_array_equal(a[i][0], b[i][0])
-        np.testing.assert_array_equal(a[i][1], b[i][1])
+        assert_equal(a[i][0], b[i][0])
+        assert_equal(a[i][1], b[i][1])
     assert not np.array_equal(a[0][1], SyntheticScenes(5, seed=4)[0][1])
     assert not np.array_equal(a[0][1], a[1][1])
     with pytest.raises(IndexError):

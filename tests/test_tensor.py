@@ -7,17 +7,18 @@ import pytest
 
 import tinyseg
 from tinyseg.tensor import _sum_to_shape
+from .helpers import assert_close, assert_equal
 
 
 def test_value_used_twice_accumulates_both_gradients():
     a = tinyseg.tensor([2.0, -1.0], requires_grad=True)
     (a + a).sum().backward()
-    np.testing.assert_array_equal(a.grad, [2.0, 2.0])
+    assert_equal(a.grad, [2.0, 2.0])
     b = tinyseg.tensor([3.0], requires_grad=True)
     c = b * b  # b feeds one op through both operands
     d = c * b + c
     d.backward(np.ones(1, dtype=np.float32))
-    np.testing.assert_allclose(b.grad, [3 * 9 + 2 * 3])  # d = b^3 + b^2
+    assert_close(b.grad, [3 * 9 + 2 * 3])  # d = b^3 + b^2
 
 
 def test_diamond_graph_visits_shared_node_once():
@@ -25,7 +26,7 @@ def test_diamond_graph_visits_shared_node_once():
     y = x.exp()
     z = y * 2.0 + y * 3.0  # y used by two branches
     z.sum().backward()
-    np.testing.assert_allclose(x.grad, [5 * np.exp(1.5)], rtol=1e-6)
+    assert_close(x.grad, [5 * np.exp(1.5)], rtol=1e-6)
 
 
 def test_5000_op_chain_does_not_hit_the_recursion_limit():
@@ -34,7 +35,7 @@ def test_5000_op_chain_does_not_hit_the_recursion_limit():
     for _ in range(5000):
         y = y * 1.0001 + 0.0
     y.sum().backward()
-    np.testing.assert_allclose(x.grad, [1.0001 ** 5000], rtol=1e-9)
+    assert_close(x.grad, [1.0001 ** 5000], rtol=1e-9)
 
 
 def test_broadcast_gradient_is_summed_back_to_the_input_shape():
@@ -42,14 +43,14 @@ def test_broadcast_gradient_is_summed_back_to_the_input_shape():
     x = tinyseg.tensor(np.arange(6.0).reshape(2, 3))
     (x * w).sum().backward()
     assert w.grad.shape == (1, 3)
-    np.testing.assert_array_equal(w.grad, [[3.0, 5.0, 7.0]])
+    assert_equal(w.grad, [[3.0, 5.0, 7.0]])
 
 
 def test_sum_to_shape_handles_added_and_stretched_axes():
     g = np.ones((4, 2, 3))
     assert _sum_to_shape(g, (2, 1)).shape == (2, 1)
-    np.testing.assert_array_equal(_sum_to_shape(g, (3,)), [8.0, 8.0, 8.0])
-    np.testing.assert_array_equal(_sum_to_shape(g, ()), 24.0)
+    assert_equal(_sum_to_shape(g, (3,)), [8.0, 8.0, 8.0])
+    assert_equal(_sum_to_shape(g, ()), 24.0)
 
 
 def test_defaults_are_float32_and_float64_is_kept():
@@ -69,14 +70,14 @@ def test_no_grad_records_nothing_and_detach_cuts_the_graph():
     assert tinyseg.is_grad_enabled()
     z = (x * 2.0).detach() * x
     z.sum().backward()
-    np.testing.assert_array_equal(x.grad, [2.0])  # only the undetached factor
+    assert_equal(x.grad, [2.0])  # only the undetached factor
 
 
 def test_grad_accumulates_across_backward_calls():
     x = tinyseg.tensor([1.0, 2.0], requires_grad=True)
     (x * 3.0).sum().backward()
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    assert_equal(x.grad, [6.0, 6.0])
 
 
 def test_backward_errors_are_clear():
@@ -95,7 +96,7 @@ def test_tensor_facts():
     assert isinstance(x.numpy(), np.ndarray)
     assert tinyseg.tensor([[4.0]]).item() == 4.0
     assert "requires_grad=True" in repr(x)
-    np.testing.assert_array_equal(tinyseg.tensor([[1.0, 5.0, 2.0]]).argmax(axis=1).numpy(), [1])
+    assert_equal(tinyseg.tensor([[1.0, 5.0, 2.0]]).argmax(axis=1).numpy(), [1])
 
 
 def test_numpy_array_on_the_left_of_an_operator_gives_a_tensor():
@@ -103,4 +104,4 @@ def test_numpy_array_on_the_left_of_an_operator_gives_a_tensor():
     y = np.full(2, 3.0) * x
     assert isinstance(y, tinyseg.Tensor)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    assert_equal(x.grad, [3.0, 3.0])

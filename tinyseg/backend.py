@@ -26,11 +26,14 @@ __all__ = [
     "xp_of",
     "to_numpy",
     "to_device",
+    "to_device_of",
     "scatter_add",
+    "bincount",
     "default_rng",
     "synchronize",
     "is_cupy_array",
     "is_array",
+    "conv_tile_bytes",
 ]
 
 BACKENDS = ("numpy", "cupy")
@@ -130,6 +133,13 @@ def to_device(x: Any, dtype: Any = None) -> Any:
     return xp.asarray(x, dtype=dtype)
 
 
+def to_device_of(x: Any, like: Any, dtype: Any = None) -> Any:
+    """``x`` (an array of either backend, a list or a number) as an array on ``like``'s device."""
+    if is_cupy_array(like):
+        return xp_of(like).asarray(x, dtype=dtype)
+    return np.asarray(to_numpy(x), dtype=dtype)
+
+
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """``target[index] += values`` in place, adding every repeated index (unlike ``+=``).
 
@@ -143,6 +153,21 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         np.add.at(target, index, values)
 
 
+def bincount(x: Any, length: int) -> Any:
+    """How often each value 0..length-1 occurs in the integer array ``x`` (N,): (length,) int64.
+
+    Every value must lie in 0..length-1. NumPy spells it ``np.bincount``; on CuPy it is a
+    scatter-add, because ``cupy.bincount`` reads ``max(x)`` back from the GPU to size its output.
+    """
+    if is_cupy_array(x):
+        import cupyx  # noqa: PLC0415
+
+        counts = xp_of(x).zeros(length, dtype="uint64")  # atomicAdd has no int64 flavour
+        cupyx.scatter_add(counts, x, 1)
+        return counts.astype("int64")
+    return np.bincount(x, minlength=length)
+
+
 def default_rng(seed: int | None = None) -> Any:
     """A random generator of the active backend (``numpy.random.Generator`` or CuPy's twin).
 
@@ -150,6 +175,17 @@ def default_rng(seed: int | None = None) -> Any:
     instead, so that both backends start from the same numbers.
     """
     return get_xp().random.default_rng(seed)
+
+
+CONV_TILE_BYTES = {"numpy": 32 * 2**20, "cupy": 512 * 2**20}
+"""About how many bytes one convolution tile's matrix may take, per backend. On the CPU a few
+dozen image rows per tile keep memory bounded at no cost in speed; on a GPU each product should be
+as large as memory allows (tiles span whole images), since every tile costs kernel launches."""
+
+
+def conv_tile_bytes(backend: str | None = None) -> int:
+    """The tile budget of ``backend`` (default: the active one) for tinyseg.functional.conv_fast."""
+    return CONV_TILE_BYTES[backend or _state["name"]]
 
 
 def synchronize() -> None:

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from .tensor import Tensor
 
 __all__ = [
     "CheckpointError", "save_checkpoint", "load_checkpoint", "read_meta", "from_torch_state_dict",
-    "to_torch_state_dict", "FORMAT",
+    "to_torch_state_dict", "atomic_write", "FORMAT",
 ]
 
 FORMAT = "tinyseg-checkpoint"
@@ -92,22 +93,38 @@ def _unpack(obj: Any, arrays: Any, to_device: bool) -> Any:
 
 
 # ---- writing ----------------------------------------------------------------------------------
-def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez to a temporary file in the target's folder, then rename it over the target."""
-    if not path.parent.is_dir():
-        raise CheckpointError(f"{path}: cannot save, the folder {path.parent} does not exist")
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The bytes are on disk before the name points at them (fsync), and the file gets the ordinary
+    mode 0644 (mkstemp makes it private, 0600). A crash or Ctrl-C mid-write leaves the old file (or
+    none), never half a file. Every file tinyseg writes goes through here.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private (0600); a checkpoint is an ordinary file
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _savez(tmp: str, arrays: dict[str, np.ndarray]) -> None:
+    with open(tmp, "wb") as f:  # a file object: given a name, np.savez would append ".npz"
+        np.savez(f, **arrays)
+
+
+def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez to ``path``, atomically."""
+    if not path.parent.is_dir():
+        raise CheckpointError(f"{path}: cannot save, the folder {path.parent} does not exist")
+    atomic_write(path, lambda tmp: _savez(tmp, arrays))
 
 
 def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from . import checkpoint
 
 __all__ = ["CLIError", "atomic_write", "write_json", "save_png", "parse_size", "run_command"]
 
@@ -24,20 +24,9 @@ class CLIError(Exception):
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    A crash or Ctrl-C mid-write leaves the old file (or none), never half a file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Create the folder of ``path`` and write the file atomically, mode 0644 (``checkpoint.atomic_write``)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.atomic_write(path, write)
 
 
 def write_json(path: str | Path, obj: Any) -> None:

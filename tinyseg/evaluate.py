@@ -5,6 +5,11 @@
 
 Prints per-class accuracy and IoU, then global accuracy (G), class average accuracy (C), mIoU and
 the boundary F1 score (BF). ``--json`` writes the same as fractions in [0, 1].
+
+Scores are taken at the labels' own resolution, whatever size the model runs at: the images are
+resized to the model's input size (the size it was trained at, or ``--size``), and its class
+scores are upsampled bilinearly to the label size before the argmax. A model trained on
+180x240 images is thus scored against CamVid's 360x480 labels, as the paper's figures are.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from . import backend, checkpoint, models
 from .cli import CLIError, parse_size, run_command, write_json
 from .data import CAMVID_CLASSES, CamVid, DataLoader, SyntheticScenes
+from .data import transforms as T
+from .functional import interpolate
 from .metrics import BFScore, ConfusionMatrix
 from .tensor import Tensor, no_grad
 from .train import IGNORE_INDEX, SYNTHETIC_VAL, make_transforms
@@ -37,16 +44,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def predict_batch(model: Any, images: Any, mc_samples: int = 0) -> Any:
-    """Class index per pixel (N, H, W) for images (N, 3, H, W); MC-dropout mean when mc_samples > 0."""
+class ModelInputs:
+    """A dataset seen through the model's eyes: images resized to ``size`` and normalised, labels
+    as they are. ``ds[i]`` -> (image float32 (h, w, 3), label (H, W)); size None keeps the image size."""
+
+    def __init__(self, dataset: Any, size: tuple[int, int] | None) -> None:
+        self.dataset, self.size = dataset, size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        image, label = self.dataset[index]
+        if self.size is not None and image.shape[:2] != tuple(self.size):
+            image = T.resize_image(image, self.size)
+        return T.Normalize()(image, label, None)[0], label
+
+
+def predict_batch(model: Any, images: Any, mc_samples: int = 0, out_size: tuple[int, int] | None = None) -> Any:
+    """Class index per pixel (N, H, W) for images (N, 3, h, w); MC-dropout mean when mc_samples > 0.
+
+    out_size (H, W): upsample the class scores bilinearly to this size before the argmax.
+    """
     with no_grad():
         if mc_samples > 0:
-            return models.mc_predict(model, Tensor(images), samples=mc_samples).mean.argmax(axis=1)
-        return model(Tensor(images)).data.argmax(axis=1)
+            scores = Tensor(models.mc_predict(model, Tensor(images), samples=mc_samples).mean)
+        else:
+            scores = model(Tensor(images))
+        if out_size is not None and tuple(scores.shape[2:]) != tuple(out_size):
+            scores = interpolate(scores, out_size)
+        return scores.data.argmax(axis=1)
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    """Scores of the checkpoint on the chosen split: G, C, mIoU, BF and per-class figures."""
+    """Scores of the checkpoint on the chosen split, at the labels' resolution: G, C, mIoU, BF,
+    per-class figures, and the sizes involved (``label_size``, ``input_size``)."""
     backend.use(args.backend)
     model = checkpoint.load_checkpoint(args.checkpoint)
     meta = model.checkpoint_meta
@@ -60,15 +92,16 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     else:
         dataset = CamVid(args.data, split=args.split)
     num_classes = model.config["kwargs"].get("num_classes", 11)
-    loader = DataLoader(dataset, args.batch_size, shuffle=False, seed=0,
-                        transforms=make_transforms(size), workers=args.workers)
+    loader = DataLoader(ModelInputs(dataset, size), args.batch_size, shuffle=False, seed=0, workers=args.workers)
     model.eval()
     cm = ConfusionMatrix(num_classes, IGNORE_INDEX)
     bf = BFScore(num_classes, IGNORE_INDEX)
     from tqdm import tqdm  # noqa: PLC0415
 
+    label_size = input_size = None
     for images, labels in tqdm(loader, desc="evaluate", unit="batch", file=sys.stderr):
-        pred = predict_batch(model, images, args.mc_samples)
+        label_size, input_size = tuple(labels.shape[1:]), tuple(images.shape[2:])
+        pred = predict_batch(model, images, args.mc_samples, out_size=label_size)
         cm.update(pred, labels)
         bf.update(pred, labels)
     scores = cm.scores()
@@ -79,7 +112,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "per_class": {n: {"acc": _number(a), "iou": _number(i)}
                       for n, a, i in zip(names, scores["per_class_acc"], scores["per_class_iou"])},
         "checkpoint": str(args.checkpoint), "data": str(args.data or "synthetic"), "split": args.split,
-        "images": len(dataset),
+        "images": len(dataset), "label_size": list(label_size), "input_size": list(input_size),
     }
 
 
@@ -95,7 +128,9 @@ def format_table(result: dict[str, Any]) -> str:
         acc, iou = ("      -" if v is None else f"{100 * v:7.1f}" for v in (s["acc"], s["iou"]))
         lines.append(f"{name:<12} {acc} {iou}")
     lines.append("")
-    lines.append(f"{result['split']} ({result['images']} images, {result['data']}):")
+    (lh, lw), (ih, iw) = result["label_size"], result["input_size"]
+    lines.append(f"{result['split']} ({result['images']} images, {result['data']}), scored at {lh}x{lw} "
+                 f"(the labels' size); model input {ih}x{iw}:")
     lines.append(f"G {100 * result['global_acc']:.1f}   C {100 * result['class_acc']:.1f}   "
                  f"mIoU {100 * result['miou']:.1f}   BF {100 * result['bf']:.2f}")
     return "\n".join(lines)

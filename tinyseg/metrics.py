@@ -1,7 +1,9 @@
 """Segmentation scores: a confusion matrix (global accuracy, class accuracy, mIoU) and the BF score.
 
 The confusion matrix is counted on the active backend with one ``bincount`` per batch; the
-scores are read from it on the host. The BF (boundary F1) score measures how well predicted
+scores are read from it on the host, once, when asked for. On a GPU nothing is read back per batch:
+label values outside the classes are counted on the device and reported when the scores are read
+(on NumPy they raise at once, naming the values). The BF (boundary F1) score measures how well predicted
 class boundaries line up with the true ones, within a tolerance of 0.75% of the image diagonal.
 Definitions, the treatment of absent classes and void pixels: docs/metrics.md.
 
@@ -41,16 +43,20 @@ def _labels(x: Any, what: str, where: str) -> Any:
 
 
 def _counted(pred: Any, target: Any, num_classes: int, ignore_index: int | None, where: str,
-             names: tuple[str, str] = ("pred", "target")) -> Any:
-    """True where ``target`` is not ``ignore_index``; raises if a counted pixel is not a class.
+             names: tuple[str, str] = ("pred", "target")) -> tuple[Any, Any]:
+    """(keep, bad): ``keep`` is True where ``target`` is not ``ignore_index``; ``bad`` is True where a
+    kept pixel of ``pred`` or ``target`` is not a class.
 
-    One check (one sync on a GPU) per batch; the offending values are listed only on error.
+    On the host a bad pixel raises a ValueError naming the values, and ``bad`` is None. On a GPU
+    the check would wait for the device every batch, so ``bad`` is returned for the caller to count.
     """
     xp = backend.xp_of(target)
     keep = target != ignore_index if ignore_index is not None else xp.ones(target.shape, dtype=bool)
     bad_target = keep & ((target < 0) | (target >= num_classes))
     bad_pred = keep & ((pred < 0) | (pred >= num_classes))
-    if bool((bad_target | bad_pred).any()):
+    if backend.is_cupy_array(target):
+        return keep, bad_target | bad_pred
+    if (bad_target | bad_pred).any():
         for name, values, bad in ((names[1], target, bad_target), (names[0], pred, bad_pred)):
             found = np.unique(backend.to_numpy(values)[backend.to_numpy(bad)])
             if found.size:
@@ -61,7 +67,17 @@ def _counted(pred: Any, target: Any, num_classes: int, ignore_index: int | None,
                     f"{where}: {name} holds values {found[:10].tolist()} outside the classes "
                     f"0..{num_classes - 1}{hint}"
                 )
-    return keep
+    return keep, None
+
+
+def _raise_if_bad(where: str, count: int, num_classes: int, ignore_index: int | None) -> None:
+    """The deferred form of :func:`_counted`'s check, for counts read back from a GPU."""
+    if count:
+        raise ValueError(
+            f"{where}: {count} counted pixel(s) of pred or target hold values outside the classes "
+            f"0..{num_classes - 1} (ignore_index={ignore_index}); on a GPU they are found when the "
+            "scores are read, not at update"
+        )
 
 
 def _check_settings(where: str, num_classes: int, ignore_index: int | None,
@@ -102,7 +118,8 @@ class ConfusionMatrix:
     """Pixel counts ``matrix[i, j]``: pixels of true class i predicted as class j.
 
     Pixels whose target equals ``ignore_index`` (void) are not counted. The counts live on the
-    active backend and grow with each ``update``; ``scores()`` turns them into accuracies and IoUs.
+    active backend and grow with each ``update`` (no read from a GPU); ``matrix`` and ``scores()``
+    read them to the host once and turn them into accuracies and IoUs.
     """
 
     def __init__(self, num_classes: int, ignore_index: int | None = None) -> None:
@@ -114,28 +131,34 @@ class ConfusionMatrix:
     def reset(self) -> None:
         """Forget every count."""
         k = self.num_classes
-        self._counts = backend.get_xp().zeros((k, k), dtype="int64")
+        self._counts = backend.get_xp().zeros(k * k + 2, dtype="int64")  # + void, + values not a class
 
     def update(self, pred: Any, target: Any) -> None:
         """Count one batch. pred, target: integer (N, H, W) (any equal shapes), arrays or Tensors."""
         pred, target = _pair(pred, target, "ConfusionMatrix.update")
-        xp = backend.get_xp()
-        pred = backend.to_device(pred).astype(xp.int64)
-        target = backend.to_device(target).astype(xp.int64)
+        xp = backend.xp_of(pred, target)  # the labels are paired where they are (host labels: checked)
+        pred, target = xp.asarray(pred).astype(xp.int64), xp.asarray(target).astype(xp.int64)
         k = self.num_classes
-        keep = _counted(pred, target, k, self.ignore_index, "ConfusionMatrix.update")
-        # Pair (true i, predicted j) -> bin i*K + j; void pixels all go to the extra bin K*K,
-        # which is dropped: one bincount, no boolean-mask indexing (a sync on a GPU).
+        keep, bad = _counted(pred, target, k, self.ignore_index, "ConfusionMatrix.update")
+        # Pair (true i, predicted j) -> bin i*K + j; void pixels go to bin K*K and, on a GPU, pixels
+        # that are not a class to bin K*K + 1: one bincount, no boolean-mask indexing (a GPU sync).
         index = xp.where(keep, target * k + pred, k * k)
-        counts = xp.bincount(index.ravel(), minlength=k * k + 1)[: k * k].reshape(k, k)
-        if backend.xp_of(self._counts) is not xp:  # the backend changed since reset()
+        if bad is not None:
+            index = xp.where(bad, k * k + 1, index)
+        if backend.xp_of(self._counts) is not backend.get_xp():  # the backend changed since reset()
             self._counts = backend.to_device(self._counts)
-        self._counts += counts
+        self._counts += backend.bincount(backend.to_device(index.ravel()), k * k + 2)
 
     @property
     def matrix(self) -> np.ndarray:
-        """A NumPy copy of the counts, (K, K) int64: rows are true classes, columns predictions."""
-        return backend.to_numpy(self._counts).copy()
+        """A NumPy copy of the counts, (K, K) int64: rows are true classes, columns predictions.
+
+        Reads the counts from the device (once); raises ValueError if a counted pixel was not a class.
+        """
+        k = self.num_classes
+        counts = backend.to_numpy(self._counts)
+        _raise_if_bad("ConfusionMatrix", int(counts[k * k + 1]), k, self.ignore_index)
+        return counts[: k * k].reshape(k, k).copy()
 
     def scores(self) -> dict[str, Any]:
         """Global accuracy, class accuracy, mIoU and their per-class parts, as fractions in [0, 1].
@@ -174,8 +197,9 @@ class ConfusionMatrix:
         return total.merge(self).merge(other)
 
     def __repr__(self) -> str:
+        k = self.num_classes
         return (f"ConfusionMatrix(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
-                f"pixels={int(self._counts.sum())})")
+                f"pixels={int(self._counts[: k * k].sum())})")
 
 
 # ---- BF score -----------------------------------------------------------------------------
@@ -233,11 +257,13 @@ _BIT_TYPES = ((8, "uint8"), (16, "uint16"), (32, "uint32"), (64, "uint64"))
 
 
 def _class_bits(num_classes: int, start: int, stop: int, xp: Any) -> Any:
-    """A table (K,): class c in [start, stop) -> the bit 1 << (c - start); other classes -> 0."""
+    """A table (K,): class c in [start, stop) -> the bit 1 << (c - start); other classes -> 0.
+
+    Built where it is used (on the device, no copy from the host)."""
     dtype = next(name for bits, name in _BIT_TYPES if bits >= stop - start)
-    table = np.zeros(num_classes, dtype=dtype)
-    table[start:stop] = np.left_shift(np.ones((), dtype=dtype), np.arange(stop - start, dtype=dtype))
-    return xp.asarray(table)
+    table = xp.zeros(num_classes, dtype=dtype)
+    table[start:stop] = xp.left_shift(xp.ones((), dtype=dtype), xp.arange(stop - start, dtype=dtype))
+    return table
 
 
 def _per_class(labels: Any, state: Any, num_states: int, where: Any, num_classes: int) -> Any:
@@ -249,12 +275,20 @@ def _per_class(labels: Any, state: Any, num_states: int, where: Any, num_classes
     n, size = labels.shape[0], labels.shape[0] * num_classes * num_states
     image = xp.arange(n).reshape(n, 1, 1)
     index = xp.where(where, (image * num_classes + labels) * num_states + state, size)  # extra bin
-    return xp.bincount(index.ravel(), minlength=size + 1)[:size].reshape(n, num_classes, num_states)
+    return backend.bincount(index.ravel(), size + 1)[:size].reshape(n, num_classes, num_states)
 
 
-def _bf_per_image(pred: Any, label: Any, num_classes: int, ignore_index: int | None,
-                  tolerance: float, where: str) -> np.ndarray:
-    """The BF score of each image, (N,) float64; NaN for an image without any labelled pixel."""
+_STATES = 5  # per image and class: predicted boundary (unmatched, matched), labelled (inside, boundary
+#              unmatched, boundary matched)
+
+
+def _bf_counts(pred: Any, label: Any, num_classes: int, ignore_index: int | None,
+               tolerance: float, where: str) -> Any:
+    """Everything the BF score of each image needs, counted on the active backend: (N, K*5 + 1) int64.
+
+    Per image: K x 5 counts (see ``_STATES``), then the number of pixels that are not a class (counted
+    on a GPU only; on the host they raise at once). :func:`_bf_scores` turns a host copy into scores.
+    """
     pred, label = _pair(pred, label, where, names=("pred", "label"))
     if pred.ndim == 2:
         pred, label = pred[None], label[None]
@@ -263,8 +297,10 @@ def _bf_per_image(pred: Any, label: Any, num_classes: int, ignore_index: int | N
     xp = backend.xp_of(pred, label)
     pred, label = xp.asarray(pred).astype(xp.int64), xp.asarray(label).astype(xp.int64)
     _check_settings(where, num_classes, ignore_index, tolerance)
-    k = num_classes
-    labelled = _counted(pred, label, k, ignore_index, where, names=("pred", "label"))
+    k, n = num_classes, pred.shape[0]
+    labelled, bad = _counted(pred, label, k, ignore_index, where, names=("pred", "label"))
+    if bad is not None:  # not a class: counted, then left out like void
+        labelled &= ~bad
     # Void (in the label) is cut out of both maps: what is predicted there never matters.
     pred_edge, true_edge = _boundaries(pred, labelled), _boundaries(label, labelled)
     # Void pixels (masked out above) become class 0, a safe index into the bit table below.
@@ -281,12 +317,20 @@ def _bf_per_image(pred: Any, label: Any, num_classes: int, ignore_index: int | N
         near_pred = _dilate(pred_bits * pred_edge, rows)
         pred_hit |= pred_edge & ((near_true & pred_bits) != 0)
         true_hit |= true_edge & ((near_pred & true_bits) != 0)
-    # Per image and class: predicted boundary pixels (unmatched, matched); labelled pixels
-    # (inside, boundary unmatched, boundary matched). One transfer to the host.
     pred_counts = _per_class(pred, pred_hit, 2, pred_edge, k)
     true_counts = _per_class(label, true_edge.astype(xp.int64) + true_hit, 3, labelled, k)
-    pred_counts = backend.to_numpy(pred_counts).astype(np.float64)
-    true_counts = backend.to_numpy(true_counts).astype(np.float64)
+    n_bad = (xp.zeros((n, 1), dtype=xp.int64) if bad is None
+             else bad.reshape(n, -1).sum(axis=1, keepdims=True).astype(xp.int64))
+    counts = xp.concatenate([pred_counts, true_counts], axis=2).reshape(n, k * _STATES)
+    return xp.concatenate([counts, n_bad], axis=1)
+
+
+def _bf_scores(counts: np.ndarray, num_classes: int, ignore_index: int | None, where: str) -> np.ndarray:
+    """The BF score of each image from :func:`_bf_counts` (on the host): (N,) float64, NaN for an image
+    without any labelled pixel."""
+    _raise_if_bad(where, int(counts[:, -1].sum()), num_classes, ignore_index)
+    counts = counts[:, :-1].reshape(len(counts), num_classes, _STATES).astype(np.float64)
+    pred_counts, true_counts = counts[..., :2], counts[..., 2:]
     n_pred, pred_matched = pred_counts.sum(axis=2), pred_counts[..., 1]
     present = true_counts.sum(axis=2) > 0
     n_true, true_matched = true_counts[..., 1:].sum(axis=2), true_counts[..., 2]
@@ -308,12 +352,15 @@ def bf_score(pred: Any, label: Any, num_classes: int, ignore_index: int | None =
     one of the other side lies within ``tolerance`` x image diagonal (4.5 px at 360x480). Averaged
     over the classes present in the label, then over images; NaN when no image has a labelled pixel.
     """
-    return _nanmean(_bf_per_image(pred, label, num_classes, ignore_index, tolerance, "bf_score"))
+    counts = _bf_counts(pred, label, num_classes, ignore_index, tolerance, "bf_score")
+    return _nanmean(_bf_scores(backend.to_numpy(counts), num_classes, ignore_index, "bf_score"))
 
 
 class BFScore:
     """The BF score, streamed: ``update(pred, label)`` per batch, ``score()`` at the end.
 
+    ``update`` counts on the active backend and reads nothing back; the counts of every batch so far
+    come to the host in one read when ``image_scores`` or ``score()`` is asked for.
     ``image_scores`` holds one score per image seen (NaN for an image without labelled pixels).
     """
 
@@ -321,13 +368,24 @@ class BFScore:
                  tolerance: float = 0.0075) -> None:
         _check_settings("BFScore", num_classes, ignore_index, tolerance)
         self.num_classes, self.ignore_index, self.tolerance = num_classes, ignore_index, tolerance
-        self.image_scores: list[float] = []
+        self.reset()
 
     def update(self, pred: Any, label: Any) -> None:
         """Score one batch. pred, label: integer (N, H, W) or (H, W), arrays or Tensors."""
-        scores = _bf_per_image(pred, label, self.num_classes, self.ignore_index, self.tolerance,
-                               "BFScore.update")
-        self.image_scores.extend(float(s) for s in scores)
+        self._pending.append(_bf_counts(pred, label, self.num_classes, self.ignore_index, self.tolerance,
+                                        "BFScore.update"))
+
+    @property
+    def image_scores(self) -> list[float]:
+        """The score of every image seen so far, in order."""
+        if self._pending:
+            if all(backend.is_cupy_array(c) for c in self._pending):
+                counts = backend.to_numpy(backend.xp_of(*self._pending).concatenate(self._pending))
+            else:
+                counts = np.concatenate([backend.to_numpy(c) for c in self._pending])
+            self._pending = []
+            self._scores += _bf_scores(counts, self.num_classes, self.ignore_index, "BFScore").tolist()
+        return self._scores
 
     def score(self) -> float:
         """Mean BF score over the images seen so far (NaN before any labelled image)."""
@@ -335,4 +393,5 @@ class BFScore:
 
     def reset(self) -> None:
         """Forget every image."""
-        self.image_scores = []
+        self._pending: list[Any] = []
+        self._scores: list[float] = []

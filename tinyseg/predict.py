@@ -17,6 +17,7 @@ import numpy as np
 from . import backend, checkpoint, models
 from .cli import CLIError, run_command, save_png
 from .data import colorize, resize_label
+from .functional import interpolate
 from .tensor import Tensor, no_grad
 from .train import make_transforms
 from .viz import overlay, uncertainty_image
@@ -63,7 +64,9 @@ def predict(args: argparse.Namespace) -> list[Path]:
                 probs, entropy = result.mean, backend.to_numpy(result.entropy)[0]
             else:
                 probs = model(Tensor(batch)).data
-        label = resize_label(backend.to_numpy(probs.argmax(axis=1))[0].astype(np.uint8), image.shape[:2])
+            if tuple(probs.shape[2:]) != image.shape[:2]:  # class scores back to the image's size, as evaluate does
+                probs = interpolate(Tensor(probs), image.shape[:2]).data
+        label = backend.to_numpy(probs.argmax(axis=1))[0].astype(np.uint8)
         outputs = {"label": colorize(label), "overlay": overlay(image, label)}
         if bayesian:
             outputs["uncertainty"] = uncertainty_image(resize_label(entropy, image.shape[:2]))

@@ -74,18 +74,48 @@ class Function:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = Context(needs)
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        _check_one_device(cls, raw, kwargs)
         out = cls.forward(ctx, *raw, **kwargs)
         extras: tuple[Any, ...] = ()
         if isinstance(out, tuple):
             out, *rest = out
-            extras = tuple(Tensor(e) for e in rest)
-        result = Tensor(out)
+            extras = tuple(Tensor._of(e) for e in rest)
+        result = Tensor._of(out)
         if _grad_enabled and any(needs):
             result.requires_grad = True
             result._ctx = ctx
             result._fn = cls
             result._parents = tuple(args)
         return (result, *extras) if extras else result
+
+
+def _device(x: Any) -> str:
+    return "GPU (cupy)" if backend.is_cupy_array(x) else "CPU (numpy)"
+
+
+def _check_one_device(fn: type[Function], args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Raise one line naming the op, the argument and both devices when arrays sit on two devices."""
+    named = [(name, a) for name, a in zip(_argument_names(fn), args)] + list(kwargs.items())
+    arrays = [(name, a.data if isinstance(a, Tensor) else a) for name, a in named]
+    arrays = [(name, a) for name, a in arrays if backend.is_array(a)]
+    for name, a in arrays[1:]:
+        if backend.is_cupy_array(a) != backend.is_cupy_array(arrays[0][1]):
+            raise RuntimeError(
+                f"{fn.__name__}: argument {name!r} is on the {_device(a)} but {arrays[0][0]!r} is on the "
+                f"{_device(arrays[0][1])}; put both on one device (tinyseg.tensor(x) and model.to_device() "
+                f"move data to the active backend, {backend.name()})"
+            )
+
+
+_names: dict[type, tuple[str, ...]] = {}
+
+
+def _argument_names(fn: type[Function]) -> tuple[str, ...]:
+    """The names of ``fn.forward``'s positional arguments after ``ctx`` (cached per op)."""
+    if fn not in _names:
+        code = fn.forward.__code__
+        _names[fn] = code.co_varnames[1:code.co_argcount]
+    return _names[fn]
 
 
 def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -106,6 +136,7 @@ class Tensor:
     """A backend array (NumPy or CuPy) with an optional gradient.
 
     ``data``: the array. ``grad``: the gradient after ``backward`` (leaves only), same shape.
+    The data goes to the active backend (a copy when it lives on the other device).
     Python numbers and lists become float32 (ints stay ints); existing arrays keep their dtype.
     """
 
@@ -118,16 +149,26 @@ class Tensor:
             data = backend.get_xp().asarray(data)
             if dtype is None and data.dtype.kind == "f":
                 dtype = "float32"
-        elif not backend.is_array(data):  # a NumPy scalar (from a reduction) keeps its dtype
-            data = backend.xp_of(data).asarray(data)
+        else:  # NumPy or CuPy arrays, NumPy scalars: onto the active backend, dtype kept
+            data = backend.to_device(data)
         if dtype is not None and data.dtype != dtype:
             data = data.astype(dtype)
+        self._init(data, requires_grad)
+
+    def _init(self, data: Any, requires_grad: bool) -> None:
         self.data = data
         self.grad: Any = None
         self.requires_grad = requires_grad
         self._ctx: Context | None = None
         self._fn: type[Function] | None = None
         self._parents: tuple[Any, ...] = ()
+
+    @classmethod
+    def _of(cls, array: Any) -> Tensor:
+        """A Tensor around an op's result, left where it was computed (no copy, no move)."""
+        t = cls.__new__(cls)
+        t._init(array, False)
+        return t
 
     # ---- array-like facts -------------------------------------------------------------
     @property
@@ -163,7 +204,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
-        return Tensor(self.data)
+        return Tensor._of(self.data)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = flag
@@ -199,7 +240,8 @@ class Tensor:
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf that ``self`` depends on.
 
-        ``grad``: upstream gradient, same shape as ``self`` (default: ones, for a scalar loss).
+        ``grad``: upstream gradient, same shape as ``self`` (default: ones, for a scalar loss): a
+        Tensor, a NumPy or CuPy array (moved to ``self``'s device) or a nested list.
         Gradients add up: a tensor used twice receives the sum, and ``.grad`` accumulates across
         calls until zeroed. Unless ``retain_graph``, the graph is freed as it is walked.
         """
@@ -213,6 +255,7 @@ class Tensor:
             grad = backend.xp_of(self.data).ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
+            grad = backend.to_device_of(grad, self.data, dtype=None if backend.is_array(grad) else self.dtype)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} != tensor shape {self.shape}")
         grads: dict[int, Any] = {id(self): grad}
@@ -237,9 +280,13 @@ class Tensor:
 
     # ---- operators (each one a Function in tinyseg.functional.basic) ------------------
     def _lift(self, other: Any) -> Tensor:
+        """``other`` (a number, list or host array) as a Tensor of self's dtype on self's device;
+        a GPU array next to a CPU tensor stays where it is, for Function.apply to report."""
         if isinstance(other, Tensor):
             return other
-        return Tensor(backend.xp_of(self.data).asarray(other, dtype=self.dtype))
+        if backend.is_cupy_array(other) and not backend.is_cupy_array(self.data):
+            return Tensor._of(other)
+        return Tensor._of(backend.xp_of(self.data).asarray(other, dtype=self.dtype))
 
     def __add__(self, other: Any) -> Tensor:
         return F.Add.apply(self, self._lift(other))
@@ -281,16 +328,17 @@ class Tensor:
         return F.Neg.apply(self)
 
     def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        def on_device(i: Any) -> Any:  # index arrays go where the data is (host arrays are copied over)
+            i = i.data if isinstance(i, Tensor) else i
+            return backend.to_device_of(i, self.data) if backend.is_array(i) else i
+
+        index = tuple(map(on_device, index)) if isinstance(index, tuple) else on_device(index)
         return F.GetItem.apply(self, index=index)
 
     # comparisons give plain boolean tensors with no gradient
     def _compare(self, other: Any, op: str) -> Tensor:
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor(getattr(self.data, op)(other))
+        return Tensor._of(getattr(self.data, op)(other))
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, "__lt__")
@@ -363,13 +411,11 @@ class Tensor:
 
     def argmax(self, axis: Any = None) -> Tensor:
         """Index of the largest value (no gradient)."""
-        return Tensor(self.data.argmax(axis=axis))
+        return Tensor._of(self.data.argmax(axis=axis))
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Make a Tensor on the active backend (``torch.tensor``'s twin)."""
-    if backend.is_array(data):
-        data = backend.to_device(data)
+    """Make a Tensor on the active backend (``torch.tensor``'s twin; the same as ``Tensor(...)``)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

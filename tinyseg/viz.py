@@ -15,7 +15,7 @@ import numpy as np
 from .cli import atomic_write
 from .data import colorize
 
-__all__ = ["overlay", "side_by_side", "uncertainty_image", "plot_curves"]
+__all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves"]
 
 
 def overlay(image: np.ndarray, label: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -33,6 +33,23 @@ def side_by_side(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarr
         for j, img in enumerate(row):
             grid[i * (h + gap): i * (h + gap) + h, j * (w + gap): j * (w + gap) + w] = img
     return grid
+
+
+def legend(names: Sequence[str], palette: np.ndarray, width: int, swatch: int = 14) -> np.ndarray:
+    """A colour key (h, width, 3) uint8: a swatch of ``palette[k]`` and ``names[k]`` for each class,
+    laid out left to right in as many rows as ``width`` needs."""
+    from PIL import Image, ImageDraw  # noqa: PLC0415
+
+    cell = max(len(n) for n in names) * 7 + swatch + 16
+    per_row = max(1, width // cell)
+    rows = -(-len(names) // per_row)
+    img = Image.new("RGB", (width, rows * (swatch + 8) + 4), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    for k, name in enumerate(names):
+        x, y = (k % per_row) * cell + 4, (k // per_row) * (swatch + 8) + 4
+        draw.rectangle([x, y, x + swatch, y + swatch], fill=tuple(int(c) for c in palette[k]), outline=(0, 0, 0))
+        draw.text((x + swatch + 5, y + 1), name, fill=(0, 0, 0))
+    return np.asarray(img)
 
 
 def uncertainty_image(values: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@
     ...                     transforms=Compose([RandomHorizontalFlip(), Normalize()]))
     >>> for epoch in range(10):
     ...     loader.set_epoch(epoch)
-    ...     for images, labels in loader:      # float32 (4, 3, H, W), int64 (4, H, W)
+    ...     for images, labels in loader:      # float32 (4, 3, H, W), uint8 (4, H, W)
     ...         ...
 
 Determinism. The order of epoch e is a permutation drawn from the seed sequence (seed, e); the
@@ -16,6 +16,13 @@ training run stopped mid-epoch resumes with the same batches it would have seen.
 Prefetch. With ``workers > 0`` a thread pool decodes and augments whole batches ahead of the
 consumer, at most ``prefetch`` of them at a time (a bounded queue). Pillow releases the GIL while
 it decodes, so loading overlaps the model's work. Batches come out in order.
+
+Labels are checked here, on the host, when the data set names its classes (``num_classes`` and
+``ignore_index`` attributes, as CamVid and SyntheticScenes have): a value that is neither a class
+nor the void label stops the run with the item's index, before any GPU work. The loss and the
+metrics then need not check on the device, where every check would make the GPU wait. Labels
+travel as uint8 (1 byte a pixel instead of int64's 8); a label set that does not fit a byte stays
+int64.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .camvid import DataError
 
 __all__ = ["DataLoader", "time_batches"]
 
@@ -36,7 +44,7 @@ Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.nda
 
 
 class DataLoader:
-    """Batches (images float32 (N, 3, H, W), labels int64 (N, H, W)) on the active backend.
+    """Batches (images float32 (N, 3, H, W), labels uint8 (N, H, W)) on the active backend.
 
     dataset: anything with ``len`` and ``dataset[i] -> (image (H, W, 3), label (H, W))``.
     shuffle: a fresh order every epoch, drawn from (seed, epoch).
@@ -94,7 +102,8 @@ class DataLoader:
         return image, label
 
     def load_batch(self, epoch: int, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Stacked items as NumPy arrays: images float32 (N, 3, H, W), labels int64 (N, H, W)."""
+        """Stacked items as NumPy arrays: images float32 (N, 3, H, W), labels uint8 (N, H, W) (int64
+        when a value does not fit a byte). Raises DataError for a label outside the data set's classes."""
         items = [self.load_item(epoch, i) for i in indices]
         shapes = {(im.shape, lb.shape) for im, lb in items}
         if len(shapes) > 1 or items[0][0].ndim != 3 or items[0][0].shape[2] != 3:
@@ -104,8 +113,26 @@ class DataLoader:
                 f"images (add transforms.Resize(size) or RandomScaleCrop(size=...)); {detail}"
             )
         images = np.stack([im for im, _ in items]).astype(np.float32, copy=False)
-        labels = np.stack([lb for _, lb in items]).astype(np.int64, copy=False)
+        labels = np.stack([lb for _, lb in items])
+        self._check_labels(labels, indices)
+        small = labels.size == 0 or (labels.min() >= 0 and labels.max() <= 255)
+        labels = labels.astype(np.uint8 if small else np.int64, copy=False)
         return np.ascontiguousarray(images.transpose(0, 3, 1, 2)), labels
+
+    def _check_labels(self, labels: np.ndarray, indices: Sequence[int]) -> None:
+        """DataError naming the item and values when a label is neither a class nor the void label."""
+        k, void = getattr(self.dataset, "num_classes", None), getattr(self.dataset, "ignore_index", None)
+        if k is None:
+            return
+        bad = (labels < 0) | (labels >= k)
+        if void is not None:
+            bad &= labels != void
+        if bad.any():
+            item = int(indices[int(np.argmax(bad.reshape(len(labels), -1).any(axis=1)))])
+            raise DataError(
+                f"DataLoader: the label of item {item} holds values {np.unique(labels[bad])[:10].tolist()} outside "
+                f"the classes 0..{k - 1} (void: {void}); fix the data set or its num_classes / ignore_index"
+            )
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return self.iter_from(self.epoch, 0)

@@ -1,157 +1,138 @@
-"""Convolution as row windows plus one matrix product per tile, channels-last, in tiles of rows.
+"""Convolution, the textbook way: a window view of the padded input, one matrix product.
 
-Three kernels do all the work, and both ops below are made of them:
+conv2d and conv_transpose2d (the Functions below) run one of two sets of kernels, chosen at run
+time with :func:`conv_impl`: ``"reference"``, the three short functions in this file that
+docs/ops/convolution.md and notebook 02 teach, or ``"fast"`` (the default), the tuned kernels of
+conv_fast.py, which compute the same sums in wider matrix products. Tests hold the two equal.
 
-- :func:`_conv_forward`: copy x into a zero-padded channels-last array (N, Hp, Wp, C)
-  (``window.pad_channels_last``), take the ``kw``-wide windows along each row
-  (``window.row_windows``) and, for a tile of output rows, copy the windows of the input rows
-  it reads into a matrix ``R`` (pixels, kw*C). One GEMM ``Z = R @ W`` with the weights laid out
-  as (kw*C, kh*O) gives, for every input row, its contribution to every kernel row ``i``;
-  output row ``r`` is the sum over ``i`` of ``Z``'s row ``r*s + i``, block ``i``: kh shifted adds.
-- :func:`_conv_weight_grad`: the same tiles; kernel row ``i`` met the input rows ``r*s + i``,
-  a slice of ``R`` (a view when s = 1), so ``gw[:, :, i] += R_slice.T @ g_tile``: kh GEMMs.
-- :func:`_conv_input_grad`: the output gradient, dilated by the stride and padded, convolved
-  (by :func:`_conv_forward`) with the kernel flipped in space and with in/out channels swapped.
+The derivation, with x_pad the zero-padded input and the stride (sh, sw)::
 
-Why this shape of GEMM (docs/performance.md has the measurements): with ``(pixels, K) @ (K, N)``
-the long side is the pixels and both K = kw*C and N = kh*O are hundreds wide, which BLAS runs
-several times faster than the textbook ``w (O, C*kh*kw) @ cols (C*kh*kw, pixels)`` with only
-O = 64 rows; and the copied matrix holds each input value kw times, not kh*kw times. The outputs
-are channels-last arrays returned as (N, O, Ho, Wo) views, so the next convolution's
-channels-last copy reads memory in order. tests/test_conv_paths.py keeps the textbook version
-(windows, one ``w @ cols`` per tile) as the reference that this one must equal.
+    y[n, o, r, q] = sum_{c, i, j} w[o, c, i, j] x_pad[n, c, r sh + i, q sw + j]
 
-conv2d runs forward / weight grad / input grad. conv_transpose2d *is* conv2d's input gradient,
-so its forward is :func:`_conv_input_grad` and its backward uses the other two.
+- forward: ``windows(x_pad)`` (N, C, Ho, Wo, kh, kw) is a view; laid out as a matrix
+  cols (N*Ho*Wo, C*kh*kw) (the one copy, "im2col"), ``y = cols @ w.reshape(O, -1).T``.
+- weight gradient: dL/dw[o, c, i, j] = sum_{n, r, q} g[n, o, r, q] x_pad[n, c, r sh + i, q sw + j],
+  the same windows met by the gradient: ``gw = g.T (O, pixels) @ cols (pixels, C*kh*kw)``.
+- input gradient: x_pad[u] met w[i] in output r where ``r sh + i = u``, so
+  ``gx_pad[u] = sum_i w[i] g[(u - i) / sh]`` over the i where the division is exact. Put sh - 1
+  zeros between g's rows (dilate it) and that is ``sum_i w[i] g_dil[u - i]``: with g_dil padded
+  by kh - 1 and the kernel flipped (i -> kh - 1 - i) a cross-correlation again, from O channels
+  to C, so with w transposed (O <-> C). Cropping x's own padding p off gx_pad is the same as
+  padding g_dil by kh - 1 - p instead (negative: crop). That is :func:`_input_grad`, which runs
+  whichever forward kernel is active.
+
+The reference builds the whole window matrix at once: C*kh*kw values per output pixel, 2.2 GB
+for one 64-channel 360x480 image under a 7x7 kernel. It is for learning and checking on small
+inputs; the fast kernels work in bounded tiles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from .. import backend
 from ..tensor import Context, Function, Tensor
-from .window import Pads, output_size, pad_channels_last, pair, row_windows, windows_channels_last
+from . import conv_fast
+from .window import Pads, dilate, output_size, pad2d, pair, windows
 
-__all__ = ["conv2d", "conv_transpose2d"]
-
-TILE_BYTES = 32 * 2**20
-"""About how many bytes one tile's matrices may take (R: kw*C values per pixel, Z: kh*O)."""
-
-FOLD_LIMIT = 256
-"""Kernels with at most this many weights per output channel (C*kh*kw: an RGB input layer) fold
-all kernel rows into R: one GEMM straight into the output, no shifted adds. With 3 channels a
-row window is only kw*3 wide, too thin for a fast GEMM, and Z (kh*O per pixel) would dwarf it."""
+__all__ = ["conv2d", "conv_transpose2d", "conv_impl", "gemm_plan"]
 
 
-def _tiles(rwin: Any, kh: int, sh: int, ho: int, width: int) -> Iterator[tuple[int, int, int, Any]]:
-    """Walk row windows (N, Hp, Wo, kw, C) in tiles of output rows of one image.
-
-    Yields ``(n, r0, r1, R)``: R (rows_in * Wo, kw*C) holds, row by row, the windows of the
-    ``rows_in = (r1 - r0 - 1) * sh + kh`` input rows that output rows r0:r1 read, starting at
-    input row ``r0 * sh``. ``width``: the widest matrix per pixel (values), which sets the tile size.
-    """
-    n_img, _, wo, kw, c = rwin.shape
-    budget = TILE_BYTES // (wo * width * rwin.itemsize)  # input rows per tile
-    rows = max(1, (budget - kh) // sh + 1)
-    for n in range(n_img):
-        for r0 in range(0, ho, rows):
-            r1 = min(ho, r0 + rows)
-            yield n, r0, r1, rwin[n, r0 * sh:(r1 - 1) * sh + kh].reshape(-1, kw * c)
+# ---- the textbook kernels ---------------------------------------------------------------------
 
 
-def _conv_forward(x: Any, w: Any, stride: tuple[int, int], pads: Pads,
-                  dilation: tuple[int, int] = (1, 1)) -> Any:
-    """x (N, C, H, W), w (O, C, kh, kw) -> (N, O, Ho, Wo) (a channels-last view): the cross-correlation.
-
-    ``dilation``: spread x's pixels apart first (``window.pad_channels_last``), for input gradients.
-    """
-    o, c, kh, kw = w.shape
-    sh, sw = stride
-    xpad = pad_channels_last(x, pads, dilation)
-    if c * kh * kw <= FOLD_LIMIT:
-        return _folded_forward(xpad, w, stride)
-    rwin = row_windows(xpad, kw, sw)
-    n, ho, wo = xpad.shape[0], output_size(xpad.shape[1], kh, sh), rwin.shape[2]
-    wz = w.transpose(3, 1, 2, 0).reshape(kw * c, kh * o)  # rows (j, c) match R's columns; columns (i, o)
-    out = backend.xp_of(x).empty((n, ho, wo, o), dtype=x.dtype)
-    for i, r0, r1, rmat in _tiles(rwin, kh, sh, ho, max(kw * c, kh * o)):
-        z = (rmat @ wz).reshape(-1, wo, kh, o)  # z[h, q, i] = row h's windows times kernel row i
-        dst = out[i, r0:r1]
-        last = sh * (r1 - r0 - 1) + 1
-        dst[...] = z[0:last:sh, :, 0]
-        for a in range(1, kh):
-            dst += z[a:a + last:sh, :, a]  # output row r takes kernel row a from input row r*sh + a
-    return out.transpose(0, 3, 1, 2)
+def _im2col(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int], pads: Pads,
+            dilation: tuple[int, int] = (1, 1)) -> Any:
+    """x (N, C, H, W) -> cols (N, Ho, Wo, C*kh*kw): every window of x (dilated, then padded), flattened."""
+    win = windows(pad2d(dilate(x, dilation), pads), kernel_size, stride)  # (N, C, Ho, Wo, kh, kw), a view
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n, ho, wo, -1)  # the copy: kh*kw values per input value
 
 
-def _folded_tiles(win: Any) -> Iterator[tuple[int, int, int, Any]]:
-    """Tiles of a channels-last window view (N, Ho, Wo, kh, kw, C): ``(n, r0, r1, R)`` with
-    R (rows * Wo, kh*kw*C) the windows of output rows r0:r1, in weight order (i, j, c)."""
-    n_img, ho, wo = win.shape[:3]
-    k = win.shape[3] * win.shape[4] * win.shape[5]
-    rows = max(1, TILE_BYTES // (wo * k * win.itemsize))
-    for n in range(n_img):
-        for r0 in range(0, ho, rows):
-            r1 = min(ho, r0 + rows)
-            yield n, r0, r1, win[n, r0:r1].reshape(-1, k)
+def reference_forward(x: Any, w: Any, stride: tuple[int, int], pads: Pads,
+                      dilation: tuple[int, int] = (1, 1)) -> Any:
+    """x (N, C, H, W), w (O, C, kh, kw) -> y (N, O, Ho, Wo).  y = cols @ w (C*kh*kw, O)."""
+    cols = _im2col(x, w.shape[2:], stride, pads, dilation)
+    return (cols @ w.reshape(w.shape[0], -1).T).transpose(0, 3, 1, 2)
 
 
-def _folded_forward(xpad: Any, w: Any, stride: tuple[int, int]) -> Any:
-    """The convolution of a padded channels-last input for small C*kh*kw: y_tile = R @ w (kh*kw*C, O)."""
-    o, _, kh, kw = w.shape
-    win = windows_channels_last(xpad, (kh, kw), stride)
-    n, ho, wo = win.shape[:3]
-    w2 = w.transpose(2, 3, 1, 0).reshape(-1, o)
-    out = backend.xp_of(xpad).empty((n, ho, wo, o), dtype=xpad.dtype)
-    for i, r0, r1, rmat in _folded_tiles(win):
-        out[i, r0:r1] = (rmat @ w2).reshape(r1 - r0, wo, o)
-    return out.transpose(0, 3, 1, 2)
+def reference_weight_grad(x: Any, grad: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
+                          pads: Pads) -> Any:
+    """x (N, C, H, W), grad (N, O, Ho, Wo) -> gw (O, C, kh, kw).  gw = g.T (O, pixels) @ cols."""
+    cols = _im2col(x, kernel_size, stride, pads)
+    g = grad.transpose(0, 2, 3, 1).reshape(-1, grad.shape[1])
+    return (g.T @ cols.reshape(g.shape[0], -1)).reshape(grad.shape[1], x.shape[1], *kernel_size)
 
 
-def _conv_weight_grad(x: Any, grad: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
-                      pads: Pads) -> Any:
-    """x (N, C, H, W), grad (N, O, Ho, Wo) -> (O, C, kh, kw): sum over tiles and kernel rows of R_i.T @ g."""
-    xp = backend.xp_of(x)
-    c, o = x.shape[1], grad.shape[1]
-    (kh, kw), (sh, sw) = kernel_size, stride
-    xpad = pad_channels_last(x, pads)
-    g = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1))  # (N, Ho, Wo, O); no copy if channels-last
-    if c * kh * kw <= FOLD_LIMIT:  # gw = sum over tiles of R.T @ g_tile, as (kh, kw, C, O)
-        gw = xp.zeros((kh * kw * c, o), dtype=x.dtype)
-        for i, r0, r1, rmat in _folded_tiles(windows_channels_last(xpad, kernel_size, stride)):
-            gw += rmat.T @ g[i, r0:r1].reshape(-1, o)
-        return gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
-    rwin = row_windows(xpad, kw, sw)
-    ho, wo = g.shape[1:3]
-    gw = xp.zeros((kh, kw * c, o), dtype=x.dtype)
-    for i, r0, r1, rmat in _tiles(rwin, kh, sh, ho, kw * c):
-        rows = rmat.reshape(-1, wo, kw * c)
-        gt = g[i, r0:r1].reshape(-1, o)
-        last = sh * (r1 - r0 - 1) + 1
-        for a in range(kh):  # kernel row a met input rows r*sh + a: a view of R when sh == 1
-            gw[a] += rows[a:a + last:sh].reshape(-1, kw * c).T @ gt
-    return gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
+def _input_grad_pads(kernel_size: tuple[int, int], stride: tuple[int, int], pads: Pads,
+                     grad_hw: tuple[int, int], input_hw: tuple[int, int]) -> Pads:
+    """How much to pad the dilated gradient: k - 1 - p, plus at the bottom/right the rows and
+    columns ``r`` that a floored forward never reached (they get zero gradient)."""
+    full = []
+    for k, s, (before, after), g, size in zip(kernel_size, stride, pads, grad_hw, input_hw):
+        r = size + before + after - k - s * (g - 1)
+        full.append((k - 1 - before, k - 1 - after + r))
+    return (full[0], full[1])
 
 
-def _conv_input_grad(grad: Any, w: Any, stride: tuple[int, int], pads: Pads,
-                     input_hw: tuple[int, int]) -> Any:
-    """grad (N, O, Ho, Wo), w (O, C, kh, kw) -> gradient of the input (N, C, H, W).
-
-    Input pixel u received w[i] * x[u] in output y with y*s + i = u + pad, so its gradient is
-    sum_i w[i] g[(u + pad - i) / s]: a convolution of the dilated gradient, padded by
-    ``k - 1 - pad``, with the flipped kernel. A negative pad crops; the extra ``r`` at the
-    bottom/right restores the rows that a floored forward never reached (they get zeros).
-    """
-    kh, kw = w.shape[2:]
-    (sh, sw), ((pt, pb), (pl, pr)) = stride, pads
-    ho, wo = grad.shape[2:]
-    rh = input_hw[0] + pt + pb - kh - sh * (ho - 1)
-    rw = input_hw[1] + pl + pr - kw - sw * (wo - 1)
+def _input_grad(forward: Callable[..., Any], grad: Any, w: Any, stride: tuple[int, int], pads: Pads,
+                input_hw: tuple[int, int]) -> Any:
+    """grad (N, O, Ho, Wo), w (O, C, kh, kw) -> gx (N, C, H, W): the dilated, padded gradient
+    cross-correlated with the flipped, transposed kernel (the derivation is in the module docstring)."""
     flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]  # (C, O, kh, kw)
-    full = ((kh - 1 - pt, kh - 1 - pb + rh), (kw - 1 - pl, kw - 1 - pr + rw))
-    return _conv_forward(grad, flipped, (1, 1), full, dilation=stride)
+    full = _input_grad_pads(w.shape[2:], stride, pads, grad.shape[2:], input_hw)
+    return forward(grad, flipped, (1, 1), full, dilation=stride)
+
+
+# ---- choosing the kernels ---------------------------------------------------------------------
+
+KERNELS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "reference": (reference_forward, reference_weight_grad),
+    "fast": (conv_fast.forward, conv_fast.weight_grad),
+}
+_active = {"name": "fast"}
+
+
+class conv_impl:  # noqa: N801 (used like a function, as torch.set_grad_enabled is)
+    """Choose the kernels that conv2d and conv_transpose2d run: "reference" or "fast" (the default).
+
+    Takes effect at once; as a context manager, the previous choice comes back on exit::
+
+        with conv_impl("reference"):
+            y = conv2d(x, w)        # the textbook kernels of this file
+    """
+
+    def __init__(self, name: str) -> None:
+        if name not in KERNELS:
+            raise ValueError(f"conv_impl: unknown implementation {name!r}; choose one of {', '.join(KERNELS)}")
+        self.previous, _active["name"] = _active["name"], name
+
+    def __enter__(self) -> conv_impl:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        _active["name"] = self.previous
+
+
+def gemm_plan(x_shape: tuple[int, int, int, int], w_shape: tuple[int, int, int, int], stride: int | tuple[int, int] = 1,
+              padding: int | tuple[int, int] = 0, itemsize: int = 4, backend_name: str | None = None) -> dict[str, int]:
+    """How many matrix products the fast kernels make for one conv2d layer, from shapes alone:
+    ``{"forward": ., "weight_grad": ., "input_grad": .}`` under ``backend_name``'s tile budget."""
+    stride, (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
+    pads = ((ph, ph), (pw, pw))
+    budget = backend.conv_tile_bytes(backend_name)
+    n, c, h, w = x_shape
+    o, _, kh, kw = w_shape
+    grad_hw = (output_size(h, kh, stride[0], 2 * ph), output_size(w, kw, stride[1], 2 * pw))
+    full = _input_grad_pads((kh, kw), stride, pads, grad_hw, (h, w))
+    forward = conv_fast.tile_plan(x_shape, w_shape, stride, pads, itemsize=itemsize, budget=budget)
+    backward = conv_fast.tile_plan((n, o, *grad_hw), (c, o, kh, kw), (1, 1), full, stride, itemsize, budget)
+    return {"forward": len(forward), "weight_grad": len(forward), "input_grad": len(backward)}
+
+
+# ---- the ops ----------------------------------------------------------------------------------
 
 
 def _check(op: str, x: Any, weight: Any, bias: Any, in_axis: int, out_axis: int) -> None:
@@ -177,7 +158,7 @@ def _check_params(op: str, stride: tuple[int, int], padding: tuple[int, int]) ->
 
 
 class Conv2d(Function):
-    """y = w * x + b.  backward: gx = conv(dilated g, flipped w^T), gw = sum_tiles g cols^T, gb = sum g"""
+    """y = w * x + b.  backward: gx = conv(dilated g, flipped w^T), gw = g^T cols, gb = sum g"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any, stride: tuple[int, int],
@@ -190,8 +171,8 @@ class Conv2d(Function):
             raise ValueError(f"conv2d: a {kh}x{kw} kernel does not fit in x {tuple(x.shape)} "
                              f"padded by {padding}")
         ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.pads = stride, pads
-        out = _conv_forward(x, weight, stride, pads)
+        ctx.stride, ctx.pads, ctx.kernels = stride, pads, KERNELS[_active["name"]]
+        out = ctx.kernels[0](x, weight, stride, pads)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
         return out
@@ -200,8 +181,9 @@ class Conv2d(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = _conv_input_grad(grad, weight, ctx.stride, ctx.pads, x.shape[2:]) if need_x else None
-        gw = _conv_weight_grad(x, grad, weight.shape[2:], ctx.stride, ctx.pads) if need_w else None
+        forward, weight_grad = ctx.kernels
+        gx = _input_grad(forward, grad, weight, ctx.stride, ctx.pads, x.shape[2:]) if need_x else None
+        gw = weight_grad(x, grad, weight.shape[2:], ctx.stride, ctx.pads) if need_w else None
         gb = grad.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
 
@@ -225,8 +207,8 @@ class ConvTranspose2d(Function):
             raise ValueError(f"conv_transpose2d: x {tuple(x.shape)} with weight {tuple(weight.shape)}, "
                              f"stride {stride}, padding {padding} gives an empty output {out_hw}")
         ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.pads = stride, pads
-        out = _conv_input_grad(x, weight, stride, pads, out_hw)
+        ctx.stride, ctx.pads, ctx.kernels = stride, pads, KERNELS[_active["name"]]
+        out = _input_grad(ctx.kernels[0], x, weight, stride, pads, out_hw)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
         return out
@@ -235,8 +217,9 @@ class ConvTranspose2d(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = _conv_forward(grad, weight, ctx.stride, ctx.pads) if need_x else None
-        gw = _conv_weight_grad(grad, x, weight.shape[2:], ctx.stride, ctx.pads) if need_w else None
+        forward, weight_grad = ctx.kernels
+        gx = forward(grad, weight, ctx.stride, ctx.pads) if need_x else None
+        gw = weight_grad(grad, x, weight.shape[2:], ctx.stride, ctx.pads) if need_w else None
         gb = grad.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
 
@@ -253,7 +236,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     int or (h, w) pair. Returns (N, O, Ho, Wo) with ``Ho = (H + 2 ph - kh) // sh + 1``.
     ``y[n, o, r, c] = b[o] + sum_{c', i, j} w[o, c', i, j] x_pad[n, c', r sh + i, c sw + j]``.
     backward: gx is the convolution of the dilated, padded output gradient with the kernel
-    flipped and transposed (O <-> C); gw = sum over tiles of g_tile @ windows_tile^T; gb = sum g.
+    flipped and transposed (O <-> C); gw = g^T @ windows; gb = sum g. Kernels: :class:`conv_impl`.
     """
     return Conv2d.apply(_tensor(x), _tensor(weight), _tensor(bias),
                         stride=pair(stride, "stride"), padding=pair(padding, "padding"))

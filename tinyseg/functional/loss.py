@@ -5,6 +5,11 @@ average. Backward: (softmax - onehot(target)) * w[target] / norm. Fusing the cha
 keeps a single (N, K, H, W) array (the softmax) alive instead of one per small op, which
 matters for 4 x 11 x 360 x 480 logits every step. Ignored pixels get weight 0 by
 multiplication, never by boolean-mask indexing (which would force a GPU sync).
+
+Targets outside the classes: a target on the host is checked before it goes anywhere (a
+ValueError lists the values); a target already on the GPU is not, since reading the answer back
+would make the GPU wait every step. There, such a pixel makes the loss NaN instead (the
+DataLoader has checked its labels on the host).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ class CrossEntropy(Function):
         xp = backend.xp_of(logits)
         num_classes = logits.shape[1]
         valid = target != ignore_index
-        safe = xp.where(valid, target, 0)  # ignored pixels point at class 0, then get weight 0
-        _check_classes(target, valid, num_classes, ignore_index)
+        counted = valid & (target >= 0) & (target < num_classes)
+        safe = xp.where(counted, target, 0)  # ignored pixels point at class 0, then get weight 0
 
         shifted = logits - logits.max(axis=1, keepdims=True)
         probs = xp.exp(shifted)
@@ -42,6 +47,7 @@ class CrossEntropy(Function):
 
         mask = valid.astype(logits.dtype)
         w = mask if weight is None else weight.astype(logits.dtype, copy=False)[safe] * mask
+        w = xp.where(valid & ~counted, xp.nan, w)  # not a class (an unchecked GPU target): NaN
         losses = -log_p * w
 
         if reduction == "none":
@@ -67,11 +73,11 @@ class CrossEntropy(Function):
         return dx
 
 
-def _check_classes(target: Any, valid: Any, num_classes: int, ignore_index: int) -> None:
-    """Raise a ValueError naming the bad values if a counted target lies outside [0, K)."""
-    bad = valid & ((target < 0) | (target >= num_classes))
-    if bad.any():  # one device-to-host sync; the boolean indexing below runs only on error
-        values = sorted({int(v) for v in backend.to_numpy(target[bad]).ravel()[:1000]})
+def _check_classes(target: Any, num_classes: int, ignore_index: int) -> None:
+    """Raise a ValueError naming the bad values if a counted value of a host ``target`` is not in [0, K)."""
+    bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
+    if bad.any():
+        values = sorted({int(v) for v in target[bad].ravel()[:1000]})
         raise ValueError(
             f"cross_entropy: target holds class value(s) {values[:10]} outside [0, {num_classes}) "
             f"for logits with {num_classes} classes (ignore_index={ignore_index}). Map unlabelled "
@@ -83,8 +89,9 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                   reduction: str = "mean", normalization: str = "torch") -> Tensor:
     """Softmax cross-entropy between logits and integer class targets.
 
-    input: (N, K, H, W) or (N, K) logits. target: (N, H, W) or (N,) integers in [0, K) or
-    ``ignore_index`` (array or Tensor). weight: (K,) class weights (array or Tensor, no gradient).
+    input: (N, K, H, W) or (N, K) logits. target: (N, H, W) or (N,) integers of any integer dtype
+    (the DataLoader's uint8, with a void label up to 255) in [0, K) or ``ignore_index`` (array or
+    Tensor). weight: (K,) class weights (array or Tensor, no gradient).
     reduction: "none" gives per-pixel losses (N, H, W) with 0 at ignored pixels; "sum" adds them;
     "mean" divides the sum by a normaliser chosen by ``normalization``:
       "torch": the sum of the weights of the counted pixels (torch.nn.functional.cross_entropy);
@@ -99,7 +106,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     target = target.data if isinstance(target, Tensor) else target
     weight = weight.data if isinstance(weight, Tensor) else weight
     xp = backend.xp_of(logits.data)
-    target = xp.asarray(target)
+    target = target if backend.is_array(target) else backend.to_numpy(target)
     if logits.ndim < 2:
         raise ValueError(f"cross_entropy: expected logits (N, K, H, W) or (N, K), got shape {logits.shape}")
     expected = (logits.shape[0],) + logits.shape[2:]
@@ -110,6 +117,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         )
     if target.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
+    if not backend.is_cupy_array(target):
+        _check_classes(target, logits.shape[1], ignore_index)
     if weight is not None:
         weight = xp.asarray(weight)
         if tuple(weight.shape) != (logits.shape[1],):
@@ -117,5 +126,6 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                 f"cross_entropy: weight has shape {tuple(weight.shape)}, expected ({logits.shape[1]},) "
                 f"(one weight per class of logits {logits.shape})"
             )
-    return CrossEntropy.apply(logits, target=target.astype(xp.int64, copy=False), weight=weight,
+    target = xp.asarray(target).astype(xp.int64, copy=False)  # to the logits' device (a copy from the host)
+    return CrossEntropy.apply(logits, target=target, weight=weight,
                               ignore_index=int(ignore_index), reduction=reduction, normalization=normalization)

@@ -24,8 +24,8 @@ from typing import Any
 
 from .. import backend
 
-__all__ = ["pair", "output_size", "pad2d", "windows", "pad_channels_last", "row_windows", "windows_channels_last",
-           "zeros_like_layout", "is_channels_last"]
+__all__ = ["pair", "output_size", "pad2d", "dilate", "windows", "pad_channels_last", "row_windows",
+           "windows_channels_last", "zeros_like_layout", "is_channels_last"]
 
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
@@ -63,6 +63,18 @@ def pad2d(x: Any, padding: Pads) -> Any:
     h, w = x.shape[-2:]
     out = backend.xp_of(x).zeros((*x.shape[:-2], h + top + bottom, w + left + right), dtype=x.dtype)
     out[..., top:top + h, left:left + w] = x
+    return out
+
+
+def dilate(x: Any, dilation: tuple[int, int]) -> Any:
+    """Put ``d - 1`` zeros between neighbouring pixels of x (N, C, H, W) along each of the last two
+    axes: (N, C, dh (H - 1) + 1, dw (W - 1) + 1). Returns ``x`` itself for dilation (1, 1)."""
+    dh, dw = dilation
+    if dh == dw == 1:
+        return x
+    n, c, h, w = x.shape
+    out = backend.xp_of(x).zeros((n, c, dh * (h - 1) + 1, dw * (w - 1) + 1), dtype=x.dtype)
+    out[:, :, ::dh, ::dw] = x
     return out
 
 

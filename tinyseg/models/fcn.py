@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from .. import backend, nn
-from ..functional.activation import relu
 from ..functional.conv import conv_transpose2d
 from ..functional.pool import max_pool2d
 from ..tensor import Tensor, no_grad
@@ -80,7 +79,7 @@ class FCNBasic(nn.Module):
         x = self.norm(x)
         skips = []
         for i in range(1, 5):
-            x = relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x)))
+            x = getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x), relu=True)
             skips.append(getattr(self, f"score{i}")(x))
             x, _ = max_pool2d(x, 2)
         return self.score_pool4(x), skips

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from .. import backend, nn
-from ..functional.activation import relu
 from ..functional.pool import max_pool2d, max_unpool2d
 from ..tensor import Tensor
 from .registry import register
@@ -81,7 +80,7 @@ class SegNetBasic(nn.Module):
         x = self.norm(x)
         skips: Skips = []
         for i in range(1, 5):
-            x = relu(getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x)))
+            x = getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x), relu=True)
             size = (x.shape[2], x.shape[3])
             x, indices = max_pool2d(x, 2)
             skips.append((indices, size))
@@ -138,7 +137,7 @@ class SegNet(nn.Module):
                     setattr(self, f"conv{b}_{j}_D_bn", nn.BatchNorm2d(out))
 
     def _conv_bn_relu(self, name: str, x: Tensor) -> Tensor:
-        return relu(getattr(self, f"{name}_bn")(getattr(self, name)(x)))
+        return getattr(self, f"{name}_bn")(getattr(self, name)(x), relu=True)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Skips]:
         """x (N, C, H, W) -> (deepest pooled map (N, 512, H/32, W/32), [(indices, size)] per block)."""

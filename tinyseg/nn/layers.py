@@ -9,7 +9,7 @@ import numpy as np
 from .. import backend
 from ..functional.activation import dropout, relu
 from ..functional.conv import conv2d, conv_transpose2d
-from ..functional.norm import batch_norm, local_response_norm
+from ..functional.norm import batch_norm, batch_norm_relu, local_response_norm
 from ..functional.pool import max_pool2d, max_unpool2d
 from ..tensor import Tensor
 from . import init
@@ -85,7 +85,8 @@ class BatchNorm2d(Module):
     """Batch normalisation per channel of x (N, C, H, W).
 
     weight (C,) = 1 and bias (C,) = 0 are trained; running_mean (C,) = 0 and running_var (C,) = 1
-    are buffers, updated in training mode and used in eval mode.
+    are buffers, updated in training mode and used in eval mode. ``bn(x, relu=True)`` is
+    relu(bn(x)) as one fused op (:func:`~tinyseg.functional.batch_norm_relu`), same parameters.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
@@ -97,11 +98,12 @@ class BatchNorm2d(Module):
         self.register_buffer("running_mean", xp.zeros(num_features, dtype="float32"))
         self.register_buffer("running_var", xp.ones(num_features, dtype="float32"))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, relu: bool = False) -> Tensor:
         if x.ndim != 4:
             raise ValueError(f"BatchNorm2d: expected input (N, C, H, W), got shape {x.shape}")
-        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                          training=self.training, momentum=self.momentum, eps=self.eps)
+        op = batch_norm_relu if relu else batch_norm
+        return op(x, self.running_mean, self.running_var, self.weight, self.bias,
+                  training=self.training, momentum=self.momentum, eps=self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

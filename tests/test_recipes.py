@@ -1,0 +1,99 @@
+"""Training recipes and schedules in the train command; scoring at the labels' own resolution."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import numpy as np
+import pytest
+
+import tinyseg
+from tinyseg import checkpoint, optim
+from tinyseg import evaluate as evaluate_cmd
+from tinyseg import train as train_cmd
+from tinyseg.data import CamVid
+from tinyseg.data import transforms as T
+from tinyseg.functional import interpolate
+from tinyseg.metrics import ConfusionMatrix
+from .test_camvid import make_camvid
+
+TINY = ["--size", "24x32", "--synthetic", "8", "--batch-size", "2", "--workers", "0", "--log-every", "1"]
+
+
+def _losses(out):
+    return [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "loss" in r]
+
+
+def test_a_scheduled_run_stopped_half_way_resumes_exactly(tmp_path, monkeypatch):
+    args = [*TINY, "--lr-schedule", "poly", "--warmup-iters", "2", "--lr", "0.05", "--val-every", "3", "--iters", "6"]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert train_cmd.main([*args, "--out", str(whole)]) == 0
+    step = optim.LRScheduler.step
+
+    def step_then_ctrl_c(self):  # Ctrl-C during the third step: the run saves and stops after it
+        step(self)
+        if self.last_epoch == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(optim.LRScheduler, "step", step_then_ctrl_c)
+    assert train_cmd.main([*args, "--out", str(part)]) == 130
+    monkeypatch.undo()
+    assert checkpoint.read_meta(part / "last.npz")["iteration"] == 3
+    assert train_cmd.main(["--resume", str(part / "last.npz")]) == 0
+    assert len(_losses(whole)) == 6 and _losses(part) == _losses(whole)
+    config = json.loads((part / "config.json").read_text())
+    assert config["lr_schedule"] == "poly" and config["warmup_iters"] == 2
+
+
+def test_a_schedule_changes_the_run_from_its_second_step(tmp_path):
+    fixed, poly = tmp_path / "fixed", tmp_path / "poly"
+    assert train_cmd.main([*TINY, "--iters", "4", "--val-every", "4", "--out", str(fixed)]) == 0
+    assert train_cmd.main([*TINY, "--iters", "4", "--val-every", "4", "--lr-schedule", "poly", "--out", str(poly)]) == 0
+    a, b = _losses(fixed), _losses(poly)
+    assert a[:2] == b[:2]  # both take their first step at the full rate
+    assert a[2] != b[2] and a[3] != b[3]
+
+
+def test_recipe_fills_in_what_is_left_out_and_typed_options_win(tmp_path):
+    root = tmp_path / "camvid"
+    for split in ("train", "val"):
+        make_camvid(root, split, n=4, size=(32, 48))
+    out = tmp_path / "run"
+    assert train_cmd.main(["--data", str(root), "--recipe", "camvid-cpu", "--size", "16x32", "--iters", "2",
+                           "--batch-size", "2", "--workers", "0", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    recipe = train_cmd.RECIPES["camvid-cpu"]
+    assert config["recipe"] == "camvid-cpu" and config["size"] == [16, 32] and config["batch_size"] == 2
+    assert (config["augment"], config["lr_schedule"], config["warmup_iters"], config["val_every"]) == (
+        recipe["augment"], recipe["lr_schedule"], recipe["warmup_iters"], recipe["val_every"])
+
+
+def test_a_camvid_recipe_without_data_is_one_line(tmp_path, capsys):
+    assert train_cmd.main(["--recipe", "camvid-cpu", "--out", str(tmp_path / "o")]) == 2
+    assert "--recipe camvid-cpu needs --data" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_scores_at_the_labels_resolution(tmp_path):
+    root = tmp_path / "camvid"
+    for split in ("train", "val"):
+        make_camvid(root, split, n=3, size=(32, 48))
+    run = tmp_path / "run"
+    assert train_cmd.main(["--data", str(root), "--size", "16x16", "--iters", "1", "--batch-size", "2",
+                           "--workers", "0", "--out", str(run)]) == 0
+    path = tmp_path / "val.json"
+    assert evaluate_cmd.main(["--checkpoint", str(run / "last.npz"), "--data", str(root), "--json", str(path),
+                              "--workers", "0"]) == 0
+    result = json.loads(path.read_text())
+    assert result["label_size"] == [32, 48] and result["input_size"] == [16, 16]
+    # the same by hand: the model at 16x16, its scores brought up to 32x48, the labels untouched
+    model = checkpoint.load_checkpoint(run / "last.npz").eval()
+    cm = ConfusionMatrix(11, 11)
+    with tinyseg.no_grad():
+        for image, label in CamVid(root, split="val"):
+            x = T.Normalize()(T.resize_image(image, (16, 16)), label, None)[0]
+            scores = interpolate(model(tinyseg.tensor(x.transpose(2, 0, 1)[None])), (32, 48))
+            cm.update(scores.data.argmax(axis=1), label[None].astype(np.int64))
+    assert result["miou"] == pytest.approx(cm.scores()["miou"], abs=1e-12)
+    assert result["global_acc"] == pytest.approx(cm.scores()["global_acc"], abs=1e-12)
