@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 
 import numpy as np
@@ -97,3 +98,14 @@ def test_evaluate_scores_at_the_labels_resolution(tmp_path):
             cm.update(scores.data.argmax(axis=1), label[None].astype(np.int64))
     assert result["miou"] == pytest.approx(cm.scores()["miou"], abs=1e-12)
     assert result["global_acc"] == pytest.approx(cm.scores()["global_acc"], abs=1e-12)
+
+
+def test_tf32_needs_the_cupy_backend_and_sets_cupys_switch(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CUPY_TF32", raising=False)
+    assert train_cmd.main([*TINY, "--tf32", "--backend", "numpy", "--out", str(tmp_path / "o")]) == 2
+    assert "--tf32 needs --backend cupy" in capsys.readouterr().err
+    assert "CUPY_TF32" not in os.environ and not (tmp_path / "o").exists()
+    tinyseg.backend.allow_tf32()
+    assert os.environ["CUPY_TF32"] == "1"
+    tinyseg.backend.allow_tf32(False)
+    assert os.environ["CUPY_TF32"] == "0"
