@@ -56,10 +56,16 @@ def test_a_schedule_changes_the_run_from_its_second_step(tmp_path):
     assert a[2] != b[2] and a[3] != b[3]
 
 
-def test_recipe_fills_in_what_is_left_out_and_typed_options_win(tmp_path):
+def _camvid(tmp_path, n: int):
+    """A tiny CamVid (train and val, n images each, 32x48) under tmp_path; returns its root."""
     root = tmp_path / "camvid"
     for split in ("train", "val"):
-        make_camvid(root, split, n=4, size=(32, 48))
+        make_camvid(root, split, n=n, size=(32, 48))
+    return root
+
+
+def test_recipe_fills_in_what_is_left_out_and_typed_options_win(tmp_path):
+    root = _camvid(tmp_path, n=4)
     out = tmp_path / "run"
     assert train_cmd.main(["--data", str(root), "--recipe", "camvid-cpu", "--size", "16x32", "--iters", "2",
                            "--batch-size", "2", "--workers", "0", "--out", str(out)]) == 0
@@ -77,9 +83,7 @@ def test_a_camvid_recipe_without_data_is_one_line(tmp_path, capsys):
 
 
 def test_evaluate_scores_at_the_labels_resolution(tmp_path):
-    root = tmp_path / "camvid"
-    for split in ("train", "val"):
-        make_camvid(root, split, n=3, size=(32, 48))
+    root = _camvid(tmp_path, n=3)
     run = tmp_path / "run"
     assert train_cmd.main(["--data", str(root), "--size", "16x16", "--iters", "1", "--batch-size", "2",
                            "--workers", "0", "--out", str(run)]) == 0

@@ -115,7 +115,12 @@ def bn_stats(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command("tinyseg.bn_stats", lambda: bn_stats(args) and 0)
+
+    def run() -> int:
+        bn_stats(args)
+        return 0
+
+    return run_command("tinyseg.bn_stats", run)
 
 
 if __name__ == "__main__":

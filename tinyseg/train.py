@@ -157,13 +157,12 @@ def _settings(args: argparse.Namespace) -> None:
 def make_scheduler(args: argparse.Namespace, optimizer: optim.Optimizer, total: int,
                    start: int = 0) -> optim.LRScheduler:
     """The learning-rate schedule of ``args`` over ``total`` steps, positioned at step ``start``."""
-    optimizer.lr = args.lr
-    kinds = {
-        "constant": lambda: optim.ConstantLR(optimizer, args.warmup_iters, start - 1),
-        "poly": lambda: optim.PolynomialLR(optimizer, total, 0.9, args.warmup_iters, start - 1),
-        "cosine": lambda: optim.CosineAnnealingLR(optimizer, total, 0.0, args.warmup_iters, start - 1),
-    }
-    return kinds[args.lr_schedule]()
+    optimizer.lr = args.lr  # the base rate (a resumed optimiser holds the last scheduled one)
+    if args.lr_schedule == "poly":
+        return optim.PolynomialLR(optimizer, total, power=0.9, warmup_iters=args.warmup_iters, last_epoch=start - 1)
+    if args.lr_schedule == "cosine":
+        return optim.CosineAnnealingLR(optimizer, total, warmup_iters=args.warmup_iters, last_epoch=start - 1)
+    return optim.ConstantLR(optimizer, warmup_iters=args.warmup_iters, last_epoch=start - 1)
 
 
 # ---- one validation pass ------------------------------------------------------------------
