@@ -35,3 +35,18 @@ def env_without_double() -> dict[str, str]:
     double = str(Path(__file__).parent / "cupy_double")
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != double]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+
+
+def import_torch(reason: str) -> Any:
+    """PyTorch, or a skip that gives ``reason`` when it is not installed.
+
+    With ``TINYSEG_REQUIRE_TORCH=1`` (set by .ci/run, which installs PyTorch) a missing or broken
+    PyTorch fails the test instead: CI must not skip every cross-check into green.
+    """
+    import pytest
+
+    if os.environ.get("TINYSEG_REQUIRE_TORCH", "") == "1":
+        import torch  # an ImportError here fails the test, as it should in CI
+
+        return torch
+    return pytest.importorskip("torch", reason=reason)

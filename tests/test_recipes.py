@@ -72,8 +72,17 @@ def test_recipe_fills_in_what_is_left_out_and_typed_options_win(tmp_path):
     config = json.loads((out / "config.json").read_text())
     recipe = train_cmd.RECIPES["camvid-cpu"]
     assert config["recipe"] == "camvid-cpu" and config["size"] == [16, 32] and config["batch_size"] == 2
-    assert (config["augment"], config["lr_schedule"], config["warmup_iters"], config["val_every"]) == (
-        recipe["augment"], recipe["lr_schedule"], recipe["warmup_iters"], recipe["val_every"])
+    assert (config["augment"], config["lr_schedule"], config["warmup_iters"], config["val_every"],
+            config["class_weights"]) == (recipe["augment"], recipe["lr_schedule"], recipe["warmup_iters"],
+                                         recipe["val_every"], recipe["class_weights"])
+
+
+def test_sqrt_median_weights_are_the_square_roots_of_median_frequency_weights(tmp_path):
+    train_set = CamVid(_camvid(tmp_path, n=4), split="train")
+    median = train_cmd._class_weights("median", train_set)
+    soft = train_cmd._class_weights("sqrt-median", train_set)
+    np.testing.assert_allclose(soft, np.sqrt(median), rtol=1e-6)
+    assert soft.dtype == np.float32 and not np.allclose(soft, median)  # a softer push, not the same one
 
 
 def test_a_camvid_recipe_without_data_is_one_line(tmp_path, capsys):

@@ -46,11 +46,11 @@ NUM_CLASSES = 11
 # paper's rate. "synthetic" is the no-download default, sized to finish in minutes.
 RECIPES: dict[str, dict[str, Any]] = {
     "camvid": dict(iters=10_000, batch_size=4, lr=0.1, size=None, val_every=500, augment=False,
-                   lr_schedule="constant", warmup_iters=0),
+                   lr_schedule="constant", warmup_iters=0, class_weights="median"),
     "camvid-cpu": dict(iters=1500, batch_size=4, lr=0.1, size=(180, 240), val_every=250, augment=True,
-                       lr_schedule="poly", warmup_iters=50),
+                       lr_schedule="poly", warmup_iters=50, class_weights="median"),
     "synthetic": dict(iters=300, batch_size=4, lr=0.1, size=(96, 128), val_every=100, augment=False,
-                      lr_schedule="constant", warmup_iters=0),
+                      lr_schedule="constant", warmup_iters=0, class_weights="median"),
 }
 SYNTHETIC_VAL = 40
 
@@ -81,8 +81,9 @@ def build_parser(only_given: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--lr-schedule", choices=["constant", "poly", "cosine"],
                    help="how the rate falls over the run: fixed, (1 - t/T)^0.9, or a half cosine (default: the recipe's)")
     p.add_argument("--warmup-iters", type=int, help="ramp the rate up linearly over the first N steps")
-    p.add_argument("--class-weights", default="median", choices=["median", "segnet-tutorial", "none"],
-                   help="median: median frequency balancing on the training labels")
+    p.add_argument("--class-weights", choices=["median", "sqrt-median", "segnet-tutorial", "none"],
+                   help="median: median frequency balancing on the training labels; sqrt-median: its square "
+                        "root, a softer push towards rare classes (default: the recipe's)")
     p.add_argument("--loss-norm", default="caffe", choices=["caffe", "torch"],
                    help="caffe: divide the loss by the counted pixels; torch: by their summed weights")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction,
@@ -117,7 +118,8 @@ def _class_weights(kind: str, train_set: Any) -> np.ndarray | None:
     if kind == "segnet-tutorial":
         return np.asarray(SEGNET_TUTORIAL_WEIGHTS[:NUM_CLASSES], dtype=np.float32)
     print(f"computing median-frequency class weights over {len(train_set)} training labels...", file=sys.stderr)
-    return np.asarray(median_frequency_weights(train_set, NUM_CLASSES, IGNORE_INDEX), dtype=np.float32)
+    weights = np.asarray(median_frequency_weights(train_set, NUM_CLASSES, IGNORE_INDEX), dtype=np.float32)
+    return np.sqrt(weights) if kind == "sqrt-median" else weights
 
 
 def make_transforms(size: tuple[int, int] | None, augment: bool = False) -> T.Compose:
@@ -138,7 +140,7 @@ def _settings(args: argparse.Namespace) -> None:
     if args.data is None and args.recipe != "synthetic":
         raise CLIError(f"--recipe {args.recipe} needs --data (the CamVid root)")
     recipe = RECIPES[args.recipe]
-    for name in ("size", "augment", "lr_schedule", "warmup_iters", "batch_size", "val_every"):
+    for name in ("size", "augment", "lr_schedule", "warmup_iters", "class_weights", "batch_size", "val_every"):
         if getattr(args, name) is None:
             setattr(args, name, recipe[name])
     if args.iters is None and args.epochs is None:
