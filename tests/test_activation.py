@@ -12,7 +12,7 @@ from tinyseg import backend
 from tinyseg.functional.activation import default_generator, dropout, log_softmax, manual_seed, relu, softmax
 from tinyseg.gradcheck import gradcheck
 
-from .helpers import assert_close, assert_equal
+from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, shapes, tensors
 
 
@@ -55,8 +55,9 @@ def test_softmax_is_stable_for_huge_logits():
     assert p.dtype == np.float32 and lp.dtype == np.float32
 
 
+@pytest.mark.torch
 def test_softmax_and_log_softmax_match_pytorch():
-    torch = pytest.importorskip("torch", reason="PyTorch is the reference for softmax")
+    torch = import_torch(reason="PyTorch is the reference for softmax")
     x = np.random.default_rng(0).standard_normal((2, 4, 3, 5))
     g = np.random.default_rng(1).standard_normal(x.shape)
     for ours, theirs in [(softmax, torch.softmax), (log_softmax, torch.log_softmax)]:

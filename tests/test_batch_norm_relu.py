@@ -13,7 +13,7 @@ from tinyseg import backend
 from tinyseg.functional import batch_norm, batch_norm_relu, relu
 from tinyseg.gradcheck import gradcheck
 
-from .helpers import assert_close
+from .helpers import assert_close, import_torch
 from .strategies import arrays, tensors
 from .test_norm import nchw
 
@@ -107,7 +107,7 @@ def test_errors_name_the_op_and_the_shapes():
 @pytest.mark.torch
 @pytest.mark.parametrize("training", [True, False])
 def test_matches_pytorch_including_running_stats(training):
-    torch = pytest.importorskip("torch", reason="PyTorch is the reference for relu(batch_norm(...))")
+    torch = import_torch(reason="PyTorch is the reference for relu(batch_norm(...))")
     rng = np.random.default_rng(1)
     x = rng.standard_normal((4, 3, 5, 6)) * 2 + 1
     w, b, g = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(x.shape)

@@ -16,7 +16,7 @@ from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d
 from tinyseg.functional.window import pad2d, windows
 from tinyseg.gradcheck import gradcheck
 
-from .helpers import assert_close, assert_equal
+from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, conv_configs, conv_transpose_configs
 
 
@@ -187,7 +187,7 @@ def _torch_check(ours, theirs, grads_ours, grads_theirs):
 @pytest.mark.torch
 @pytest.mark.parametrize("cfg", TORCH_CONV)
 def test_conv2d_agrees_with_pytorch(cfg):
-    torch = pytest.importorskip("torch", reason="PyTorch is an optional cross-check: pip install torch")
+    torch = import_torch(reason="PyTorch is an optional cross-check: pip install torch")
     rng = np.random.default_rng(2)
     shapes = (cfg["shape"], cfg["weight"], (cfg["weight"][0],))  # x, weight (O, C, kh, kw), bias (O,)
     arrays_ = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
@@ -212,7 +212,7 @@ TORCH_CONV_TRANSPOSE = [
 @pytest.mark.torch
 @pytest.mark.parametrize("cfg", TORCH_CONV_TRANSPOSE)
 def test_conv_transpose2d_agrees_with_pytorch(cfg):
-    torch = pytest.importorskip("torch", reason="PyTorch is an optional cross-check: pip install torch")
+    torch = import_torch(reason="PyTorch is an optional cross-check: pip install torch")
     rng = np.random.default_rng(3)
     shapes = (cfg["shape"], cfg["weight"], (cfg["weight"][1],))  # x, weight (C_in, C_out, kh, kw), bias (C_out,)
     arrays_ = [rng.standard_normal(s, dtype=np.float32) for s in shapes]

@@ -19,6 +19,7 @@ from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d, gemm_pl
 from tinyseg.functional.window import (
     dilate, is_channels_last, pad2d, pad_channels_last, row_windows, zeros_like_layout,
 )
+from tinyseg.gradcheck import gradcheck
 
 from .strategies import arrays, conv_configs, conv_transpose_configs
 
@@ -100,6 +101,59 @@ def test_float32_full_width_layer_is_channels_last_and_equals_the_reference(chan
     logits = conv_fast.forward(out, classifier, (1, 1), ((0, 0), (0, 0)))  # 1x1: no padded copy
     np.testing.assert_allclose(logits, conv_module.reference_forward(out, classifier, (1, 1), ((0, 0), (0, 0))),
                                rtol=1e-5, atol=1e-5)
+
+
+def _conv_by_loops(x, w, b, stride, padding):
+    """y[n, o, r, q] = b[o] + sum_{c, i, j} w[o, c, i, j] x_pad[n, c, r s + i, q s + j], one output pixel at a time."""
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    kh, kw = w.shape[2:]
+    ho, wo = (xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1
+    y = np.empty((x.shape[0], w.shape[0], ho, wo))
+    for r in range(ho):
+        for q in range(wo):
+            patch = xp[:, :, r * stride:r * stride + kh, q * stride:q * stride + kw]
+            y[:, :, r, q] = np.einsum("ncij,ocij->no", patch, w) + b
+    return y
+
+
+@pytest.mark.parametrize("stride,padding,budget", [(1, 3, None), (2, 2, 3000)],
+                         ids=["stride1-one-tile", "stride2-few-rows-per-tile"])
+def test_row_window_path_passes_gradcheck(monkeypatch, stride, padding, budget):
+    """The row-window path that every 64-channel SegNet layer runs (C*kh*kw > FOLD_LIMIT), checked
+    against central differences and a loop, not only against the reference kernels: forward, input
+    gradient (itself a convolution from O channels, so O*kh*kw > FOLD_LIMIT as well: the row path
+    again) and weight gradient, with a random upstream gradient, float64, 2 images (the gap rows of the
+    tall image). The hypothesis gradchecks in test_conv.py never draw C*kh*kw above the limit."""
+    kh = kw = 7
+    c = conv_fast.FOLD_LIMIT // (kh * kw) + 1  # 6 channels: 294 weights per output channel
+    o = c + 1
+    assert c * kh * kw > conv_fast.FOLD_LIMIT and o * kh * kw > conv_fast.FOLD_LIMIT
+    if budget is not None:
+        monkeypatch.setitem(backend.CONV_TILE_BYTES, backend.name(), budget)
+    paths = []
+    original = conv_fast._path
+
+    def spy(x_shape, w_shape, *args):
+        paths.append((tuple(w_shape), original(x_shape, w_shape, *args)))
+        return paths[-1][1]
+
+    monkeypatch.setattr(conv_fast, "_path", spy)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, c, 5, 6))
+    w = rng.standard_normal((o, c, kh, kw)) * 0.1
+    b = rng.standard_normal(o)
+    tensors = [tinyseg.tensor(a, requires_grad=True) for a in (x, w, b)]
+
+    def conv(x_, w_, b_):
+        return conv2d(x_, w_, b_, stride=stride, padding=padding)
+
+    with conv_impl("fast"):
+        np.testing.assert_allclose(conv(*tensors).numpy(), _conv_by_loops(x, w, b, stride, padding),
+                                   rtol=1e-12, atol=1e-12)
+        assert gradcheck(conv, tensors, atol=1e-6, rtol=1e-6, names=["x", "weight", "bias"])
+    # forward and weight gradient on (O, C, 7, 7), the input gradient on the flipped (C, O, 7, 7): all rows
+    assert {shape for shape, _ in paths} == {(o, c, kh, kw), (c, o, kh, kw)}
+    assert {path for _, path in paths} == {"rows"}
 
 
 # ---- the tiling plan: a handful of GEMMs per layer on CuPy -------------------------------------

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import tinyseg
 import tinyseg.functional as F
 from tinyseg.gradcheck import gradcheck
-from .helpers import assert_close
+from .helpers import assert_close, import_torch
 
 
 def test_doubling_a_row_by_hand():
@@ -36,7 +36,7 @@ def test_gradient_checks(h, w, ho, wo):
 @pytest.mark.torch
 @pytest.mark.parametrize("sizes", [((5, 7), (10, 14)), ((45, 60), (360, 480)), ((6, 4), (3, 9)), ((1, 1), (3, 2))])
 def test_equal_to_torch(sizes):
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
+    torch = import_torch(reason="PyTorch is not installed (pip install torch==2.13.0)")
     (h, w), size = sizes
     x = np.random.default_rng(0).standard_normal((2, 3, h, w))
     expected = torch.nn.functional.interpolate(torch.tensor(x), size, mode="bilinear", align_corners=False)

@@ -12,7 +12,7 @@ import tinyseg
 from tinyseg.functional.loss import cross_entropy
 from tinyseg.gradcheck import gradcheck
 
-from .helpers import assert_close, assert_equal
+from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, tensors
 
 IGNORE = 255
@@ -140,9 +140,10 @@ def test_all_ignored_gives_nan_for_torch_and_zero_for_caffe():
     assert cross_entropy(logits, target, ignore_index=IGNORE, normalization="caffe").item() == 0.0
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_matches_pytorch_with_weights_and_ignore_index(reduction):
-    torch = pytest.importorskip("torch", reason="PyTorch is the reference for cross_entropy")
+    torch = import_torch(reason="PyTorch is the reference for cross_entropy")
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 11, 6, 7)) * 3
     target = rng.integers(0, 11, (2, 6, 7))

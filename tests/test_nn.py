@@ -9,7 +9,7 @@ import pytest
 import tinyseg
 from tinyseg import backend, nn
 from tinyseg.gradcheck import gradcheck
-from .helpers import assert_close, assert_equal
+from .helpers import assert_close, assert_equal, import_torch
 
 
 class Block(nn.Module):
@@ -204,9 +204,10 @@ def _copy_into_torch(ours, theirs, torch):
                            strict=False)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("transpose", [False, True])
 def test_conv_layers_match_torch(transpose):
-    torch = pytest.importorskip("torch", reason="torch.nn is the reference for the layers")
+    torch = import_torch(reason="torch.nn is the reference for the layers")
     if transpose:
         ours = nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1, output_padding=1)
         theirs = torch.nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1, output_padding=1)
@@ -226,8 +227,9 @@ def test_conv_layers_match_torch(transpose):
     assert_close(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.torch
 def test_pool_unpool_and_batch_norm_layers_match_torch():
-    torch = pytest.importorskip("torch", reason="torch.nn is the reference for the layers")
+    torch = import_torch(reason="torch.nn is the reference for the layers")
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 7)).astype(np.float32)
     out, idx = nn.MaxPool2d(2)(tinyseg.tensor(x))
     t_out, t_idx = torch.nn.MaxPool2d(2, return_indices=True)(torch.from_numpy(x))

@@ -12,7 +12,7 @@ from tinyseg import backend
 from tinyseg.functional.norm import batch_norm, local_response_norm
 from tinyseg.gradcheck import gradcheck
 
-from .helpers import assert_close
+from .helpers import assert_close, import_torch
 from .strategies import arrays, tensors
 
 
@@ -92,9 +92,10 @@ def test_batch_norm_errors_name_the_shapes():
         batch_norm(x, None, None, training=False)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_matches_pytorch_including_running_stats(training):
-    torch = pytest.importorskip("torch", reason="PyTorch is the reference for batch_norm")
+    torch = import_torch(reason="PyTorch is the reference for batch_norm")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3, 5, 6)) * 2 + 1
     w, b, g = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(x.shape)
@@ -137,9 +138,10 @@ def test_local_response_norm_by_hand():
     assert_close(y, [1, 2, 3] / np.sqrt(1 + 0.3 / 3 * squares))
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("size", [1, 2, 5])
 def test_local_response_norm_matches_pytorch(size):
-    torch = pytest.importorskip("torch", reason="PyTorch is the reference for local_response_norm")
+    torch = import_torch(reason="PyTorch is the reference for local_response_norm")
     rng = np.random.default_rng(size)
     x, g = rng.standard_normal((2, 7, 4, 5)) * 3, rng.standard_normal((2, 7, 4, 5))
     t, tt = tinyseg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

@@ -13,7 +13,7 @@ from tinyseg.functional.pool import indices_from_torch, indices_to_torch, max_po
 from tinyseg.functional.window import pair
 from tinyseg.gradcheck import gradcheck
 
-from .helpers import assert_close, assert_equal
+from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, pool_configs
 
 
@@ -135,7 +135,7 @@ TORCH_POOL = [
 @pytest.mark.torch
 @pytest.mark.parametrize("cfg", TORCH_POOL)
 def test_max_pool2d_agrees_with_pytorch_indices_included(cfg):
-    torch = pytest.importorskip("torch", reason="PyTorch is an optional cross-check: pip install torch")
+    torch = import_torch(reason="PyTorch is an optional cross-check: pip install torch")
     rng = np.random.default_rng(5)
     x = rng.standard_normal(cfg["shape"], dtype=np.float32)
     x[..., ::2, ::2] = x[..., 1::2, 1::2].max()  # plant ties: both must pick the first position
@@ -158,7 +158,7 @@ def test_max_pool2d_agrees_with_pytorch_indices_included(cfg):
 @pytest.mark.parametrize("cfg", TORCH_POOL[:3])  # PyTorch keeps one of two values that land together
 @pytest.mark.parametrize("restore_size", [False, True])
 def test_max_unpool2d_agrees_with_pytorch(cfg, restore_size):
-    torch = pytest.importorskip("torch", reason="PyTorch is an optional cross-check: pip install torch")
+    torch = import_torch(reason="PyTorch is an optional cross-check: pip install torch")
     rng = np.random.default_rng(6)
     x = rng.standard_normal(cfg["shape"], dtype=np.float32)
     if not restore_size:  # crop to the default unpool size, (Ho - 1) * s + k, so PyTorch's flat indices fit it

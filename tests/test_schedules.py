@@ -10,6 +10,8 @@ import pytest
 import tinyseg
 from tinyseg.optim import SGD, ConstantLR, CosineAnnealingLR, PolynomialLR
 
+from .helpers import import_torch
+
 
 def _opt(lr: float = 0.1) -> SGD:
     return SGD([tinyseg.tensor(np.zeros(3), requires_grad=True)], lr=lr)
@@ -76,7 +78,7 @@ def test_bad_arguments_are_explained():
 
 @pytest.mark.torch
 def test_equal_to_torch_within_the_schedule():
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
+    torch = import_torch(reason="PyTorch is not installed (pip install torch==2.13.0)")
     for ours, theirs in [
         (lambda o: PolynomialLR(o, total_iters=10, power=0.9),
          lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=10, power=0.9)),
