@@ -1,6 +1,7 @@
 """Checkpoints: bit-exact round trips (weights, running stats, optimiser state, metadata),
 atomic writes, clear errors for missing, foreign, truncated and corrupt files and for models
-that do not fit, NumPy arrays inside whichever backend saved them."""
+that do not fit, NumPy arrays inside whichever backend saved them, format 1 files (the Caffe
+layer names) renamed on loading."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from hypothesis import strategies as st
 
 import tinyseg
 from tinyseg import backend, models, nn, optim
-from tinyseg.checkpoint import CheckpointError, _pack, _unpack, load_checkpoint, read_meta, save_checkpoint
+from tinyseg.checkpoint import (
+    RENAMED, CheckpointError, _pack, _unpack, load_checkpoint, read_meta, rename_old_keys, save_checkpoint,
+)
 from .helpers import assert_equal
 
 
@@ -129,8 +132,8 @@ def test_metadata_round_trip(trained):
 def test_file_holds_numpy_arrays_and_json(trained):
     _, _, path, _ = trained
     with np.load(path, allow_pickle=False) as z:  # no pickles needed to read it
-        assert "model/conv1.weight" in z.files and "model/conv4_bn.running_var" in z.files
-        assert z["model/conv1.weight"].dtype == np.float32
+        assert "model/enc1.convs.0.conv.weight" in z.files and "model/enc4.convs.0.bn.running_var" in z.files
+        assert z["model/enc1.convs.0.conv.weight"].dtype == np.float32
         json.loads(z["meta"].item())
         opt_state = json.loads(z["optimizer"].item())
         assert opt_state["momentum"] == 0.9
@@ -167,7 +170,7 @@ def test_metadata_and_optimizer_values_survive_json_exactly(tree):
 def test_float64_models_come_back_as_float64(tmp_path):
     model = models.FCNBasic(num_classes=3).astype("float64")
     back = load_checkpoint(save_checkpoint(tmp_path / "f64.npz", model))
-    assert back.conv1.weight.dtype == np.float64 and back.conv1_bn.running_mean.dtype == np.float64
+    assert back.enc1.convs[0].conv.weight.dtype == np.float64 and back.enc1.convs[0].bn.running_mean.dtype == np.float64
     _assert_same_arrays(_host_state(model), _host_state(back))
 
 
@@ -216,7 +219,7 @@ def test_truncated_checkpoint_gives_a_clear_error(small_checkpoint, keep):
 
 def test_corrupt_bytes_inside_the_file_are_detected(small_checkpoint):
     with zipfile.ZipFile(small_checkpoint) as z:
-        info = z.getinfo("model/conv1.weight.npy")
+        info = z.getinfo("model/enc1.convs.0.conv.weight.npy")
     data = bytearray(small_checkpoint.read_bytes())
     start = info.header_offset + 30 + len(info.filename) + 1000  # inside the array's bytes
     data[start:start + 16] = bytes(16)  # zero a few weights: the CRC no longer matches
@@ -268,10 +271,11 @@ def test_a_different_model_or_class_count_names_both(small_checkpoint):
 def test_missing_and_unexpected_keys_are_named(small_checkpoint, tmp_path):
     with np.load(small_checkpoint) as z:
         entries = {k: z[k] for k in z.files}
-    entries.pop("model/conv2.bias")
+    entries.pop("model/enc2.convs.0.conv.bias")
     entries["model/extra.weight"] = np.zeros(2, "float32")
     np.savez(tmp_path / "edited.npz", **entries)
-    with pytest.raises(CheckpointError, match=r"(?s)missing from the checkpoint: conv2\.bias.*not in the model: extra\.weight"):
+    with pytest.raises(CheckpointError, match=r"(?s)missing from the checkpoint: enc2\.convs\.0\.conv\.bias"
+                                              r".*not in the model: extra\.weight"):
         load_checkpoint(tmp_path / "edited.npz")
 
 
@@ -282,6 +286,79 @@ def test_optimizer_state_must_exist_and_match(small_checkpoint, tmp_path):
     path = save_checkpoint(tmp_path / "sgd.npz", model, optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(CheckpointError, match="holds SGD state, but the given optimizer is Adam"):
         load_checkpoint(path, model, optim.Adam(model.parameters()))
+
+
+# ---- format 1: the layer names from before the models were built from blocks ------------------
+def _old_layers(name: str) -> list[str]:
+    """Layer names (in order) of the models before issue 17: the Caffe models' names."""
+    if name in ("segnet_basic", "bayesian_segnet_basic"):
+        return ([n for i in range(1, 5) for n in (f"conv{i}", f"conv{i}_bn")]
+                + [n for i in range(4, 0, -1) for n in (f"conv_decode{i}", f"conv_decode{i}_bn")] + ["conv_classifier"])
+    if name == "fcn_basic":
+        return ([n for i in range(1, 5) for n in (f"conv{i}", f"conv{i}_bn", f"score{i}")] + ["score_pool4"]
+                + [f"upscore{i}" for i in range(4, 0, -1)])
+    blocks = [(1, 2), (2, 2), (3, 3), (4, 3), (5, 3)]
+    encoder = [n for b, k in blocks for j in range(1, k + 1) for n in (f"conv{b}_{j}", f"conv{b}_{j}_bn")]
+    decoder = [n for b, k in reversed(blocks) for j in range(k, 0, -1)
+               for n in ((f"conv{b}_{j}_D", f"conv{b}_{j}_D_bn") if (b, j) != (1, 1) else ("conv1_1_D",))]
+    return encoder + decoder
+
+
+@pytest.mark.parametrize("name", models.available())
+def test_the_rename_table_maps_every_old_layer_in_order(name):
+    """Old layer i is new layer i: so the optimiser's per-parameter state (kept by position) fits too."""
+    model = models.create(name, num_classes=3, in_channels=1)
+    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in model.state_dict()))
+    assert [RENAMED.get(layer, layer) for layer in _old_layers(name)] == layers
+
+
+def test_rename_table_entries():
+    assert RENAMED["conv1"] == "enc1.convs.0.conv" and RENAMED["conv_decode3_bn"] == "dec3.convs.0.bn"
+    assert RENAMED["conv_classifier"] == RENAMED["conv1_1_D"] == "classifier"
+    assert RENAMED["conv3_1"] == "enc3.convs.0.conv" and RENAMED["conv3_3_D_bn"] == "dec3.convs.0.bn"
+    assert RENAMED["conv3_1_D"] == "dec3.convs.2.conv" and RENAMED["conv1_2_D"] == "dec1.convs.0.conv"
+    assert rename_old_keys({"conv2_bn.running_var": 1, "score1.bias": 2}) == {
+        "enc2.convs.0.bn.running_var": 1, "score1.bias": 2}
+
+
+def _as_format_1(path, out, name: str):
+    """The checkpoint of a ``name`` model at ``path`` as an older tinyseg wrote it: Caffe layer
+    names, format_version 1."""
+    old_name = {RENAMED.get(old, old): old for old in _old_layers(name)}
+    with np.load(path) as z:
+        entries = {}
+        for key in z.files:
+            new_key = key
+            if key.startswith("model/"):
+                layer, _, field = key[len("model/"):].rpartition(".")
+                new_key = f"model/{old_name.get(layer, layer)}.{field}"
+            entries[new_key] = z[key]
+    meta = json.loads(entries["meta"].item())
+    entries["meta"] = np.array(json.dumps(meta | {"format_version": 1}))
+    np.savez(out, **entries)
+    return out
+
+
+@pytest.mark.parametrize("name", ["segnet_basic", "fcn_basic"])
+def test_a_format_1_checkpoint_loads_under_the_new_names(name, tmp_path):
+    nn.init.manual_seed(6)
+    model = models.create(name, num_classes=3)
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    _train_step(model, opt, 0)
+    new = save_checkpoint(tmp_path / "new.npz", model, opt, meta={"iteration": 1})
+    old = _as_format_1(new, tmp_path / "old.npz", name)
+    with np.load(old) as z:
+        assert "model/conv1_bn.running_var" in z.files and "model/enc1.convs.0.bn.running_var" not in z.files
+    assert read_meta(old)["format_version"] == 1
+    back = load_checkpoint(old)  # rebuilt from the stored name, keys renamed
+    _assert_same_arrays(_host_state(model), _host_state(back))
+    opt2 = optim.SGD(back.parameters(), lr=0.5)
+    load_checkpoint(old, back, opt2)
+    _assert_same_tree(opt.state_dict(), opt2.state_dict())
+    _train_step(model, opt, 1)  # and training goes on from it identically
+    _train_step(back, opt2, 1)
+    _assert_same_arrays(_host_state(model), _host_state(back))
+    assert read_meta(save_checkpoint(tmp_path / "again.npz", back))["format_version"] == 2
 
 
 # ---- across backends ----------------------------------------------------------------------------
@@ -299,12 +376,13 @@ def test_saved_on_cupy_loaded_on_numpy_and_back(tmp_path):
     gpu_state = _host_state(gpu_model)
     backend.use("numpy")
     cpu_model = load_checkpoint(path)
-    assert isinstance(cpu_model.conv1.weight.data, np.ndarray)
+    assert isinstance(cpu_model.enc1.convs[0].conv.weight.data, np.ndarray)
     _assert_same_arrays(gpu_state, _host_state(cpu_model))
     path2 = save_checkpoint(tmp_path / "cpu.npz", cpu_model)
     backend.use("cupy")
     back = load_checkpoint(path2)
-    assert backend.is_cupy_array(back.conv1.weight.data) and backend.is_cupy_array(back.conv1_bn.running_var)
+    assert backend.is_cupy_array(back.enc1.convs[0].conv.weight.data)
+    assert backend.is_cupy_array(back.enc1.convs[0].bn.running_var)
     _assert_same_arrays(gpu_state, _host_state(back))
     opt2 = optim.SGD(back.parameters(), lr=0.1, momentum=0.9)
     load_checkpoint(path, back, opt2)

@@ -1,12 +1,17 @@
-"""The models: registry, exact parameter counts, shapes at 360x480 and at odd sizes, Bayesian
-SegNet's Monte Carlo sampling, FCN-Basic's decoder, loading VGG16 weights.
+"""The models: the two blocks they are built from, registry, exact parameter counts, shapes at
+360x480 and at odd sizes, Bayesian SegNet's Monte Carlo sampling, FCN-Basic's decoder, loading
+VGG16 weights.
 
 PyTorch comparisons (same outputs and gradients as a torch.nn twin) are in test_models_torch.py.
 """
 
 from __future__ import annotations
 
+import ast
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,11 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend, models, nn
-from tinyseg.models.segnet import VGG16_BLOCKS
+from tinyseg import backend, interop, models, nn
+from tinyseg.models import DecoderBlock, EncoderBlock
 from .helpers import assert_close, assert_equal
 
 NAMES = ["bayesian_segnet_basic", "fcn_basic", "segnet", "segnet_basic"]
+VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))  # (block, convs, channels)
 
 
 def _image(h: int, w: int, n: int = 1, seed: int = 0) -> tinyseg.Tensor:
@@ -30,6 +36,68 @@ def built():
     """One instance of every model (SegNet's 29M weights take a moment to draw), seeded."""
     nn.init.manual_seed(0)
     return {name: models.create(name) for name in NAMES}
+
+
+# ---- blocks -----------------------------------------------------------------------------------
+def test_encoder_block_returns_pooled_map_indices_and_size():
+    nn.init.manual_seed(0)
+    block = EncoderBlock([3, 8, 6], 3)  # two convs 3x3: 3 -> 8 -> 6 channels
+    assert [n for n, _ in block.named_parameters()] == [
+        "convs.0.conv.weight", "convs.0.conv.bias", "convs.0.bn.weight", "convs.0.bn.bias",
+        "convs.1.conv.weight", "convs.1.conv.bias", "convs.1.bn.weight", "convs.1.bn.bias"]
+    x = _image(9, 13)
+    with tinyseg.no_grad():
+        out, indices, size = block.eval()(x)
+        features = block.convs(x)
+        assert (backend.to_numpy(features.data) >= 0).all()  # conv -> batch norm -> ReLU
+        pooled, expected = tinyseg.functional.max_pool2d(features, 2)
+    assert out.shape == (1, 6, 4, 6) and size == (9, 13) and indices.dtype == np.uint8
+    assert_equal(out.data, pooled.data)
+    assert_equal(indices.data, expected.data)
+    assert block.dropout is None and not models.has_dropout(block)
+
+
+def test_decoder_block_unpools_to_the_encoders_size_relu_optional():
+    nn.init.manual_seed(0)
+    encoder = EncoderBlock([3, 4], 3).eval()
+    x = _image(9, 13)
+    with tinyseg.no_grad():
+        pooled, indices, size = encoder(x)
+        for relu in (False, True):
+            decoder = DecoderBlock([4, 5], 3, relu=relu).eval()
+            out = decoder(pooled, indices, size)
+            assert out.shape == (1, 5, 9, 13)
+            unpooled = tinyseg.functional.max_unpool2d(pooled, indices, 2, output_size=size)
+            by_hand = decoder.convs[0].bn(decoder.convs[0].conv(unpooled))
+            expected = backend.to_numpy(by_hand.data)
+            assert_equal(out.data, np.maximum(expected, 0) if relu else expected)
+    assert (expected < 0).any()
+    with pytest.raises(ValueError, match="at least one conv"):
+        DecoderBlock([4], 3)
+
+
+def test_blocks_take_dropout_after_pooling_and_after_the_convs():
+    encoder, decoder = EncoderBlock([3, 4], 3, dropout=0.25), DecoderBlock([4, 4], 3, dropout=0.5)
+    assert [(n, m.p) for n, m in (*encoder.named_modules(), *decoder.named_modules())
+            if isinstance(m, nn.Dropout)] == [("dropout", 0.25), ("dropout", 0.5)]
+
+
+def test_models_are_built_from_blocks_named_like_the_figure(built):
+    children = {name: [(n, type(m).__name__) for n, m in model.named_children()] for name, model in built.items()}
+    basic = ([("norm", "LocalResponseNorm")] + [(f"enc{i}", "EncoderBlock") for i in range(1, 5)]
+             + [(f"dec{i}", "DecoderBlock") for i in range(4, 0, -1)] + [("classifier", "Conv2d")])
+    assert children["segnet_basic"] == children["bayesian_segnet_basic"] == basic
+    assert children["segnet"] == ([(f"enc{i}", "EncoderBlock") for i in range(1, 6)]
+                                  + [(f"dec{i}", "DecoderBlock") for i in range(5, 0, -1)] + [("classifier", "Conv2d")])
+    encoders = [p for i in range(1, 5) for p in ((f"enc{i}", "EncoderBlock"), (f"score{i}", "Conv2d"))]
+    decoders = [(f"upscore{i}", "Upsample2x") for i in range(4, 0, -1)]
+    assert children["fcn_basic"] == [("norm", "LocalResponseNorm")] + encoders + [("score_pool4", "Conv2d")] + decoders
+    segnet = built["segnet"]
+    assert [len(b.convs) for b in (segnet.enc1, segnet.enc2, segnet.enc3, segnet.enc4, segnet.enc5)] == [2, 2, 3, 3, 3]
+    assert [len(b.convs) for b in (segnet.dec5, segnet.dec4, segnet.dec3, segnet.dec2, segnet.dec1)] == [3, 3, 3, 2, 1]
+    relus = {name: {m.relu for n, m in model.named_modules() if isinstance(m, models.ConvBN) and n.startswith("dec")}
+             for name, model in built.items() if name != "fcn_basic"}
+    assert relus == {"segnet": {True}, "segnet_basic": {False}, "bayesian_segnet_basic": {False}}
 
 
 # ---- registry ---------------------------------------------------------------------------------
@@ -78,7 +146,7 @@ def test_segnet_and_fcn_basic_parameter_counts(built):
 
 def test_count_parameters_skips_frozen_parameters_and_buffers():
     model = models.SegNetBasic()
-    model.conv_classifier.bias.requires_grad = False
+    model.classifier.bias.requires_grad = False
     assert models.count_parameters(model) == 1_416_587 - 11
     assert sum(b.size for b in model.buffers()) == 8 * 2 * 64  # running stats are not parameters
 
@@ -139,7 +207,7 @@ def test_segnet_basic_decoder_has_no_relu(built):
     """The classifier sees batch-norm outputs of both signs: no ReLU after the decoders."""
     model = built["segnet_basic"].eval()
     seen = {}
-    classifier = model.conv_classifier
+    classifier = model.classifier
     original = type(classifier).forward
 
     def spy(x):
@@ -164,10 +232,21 @@ def test_wrong_input_shapes_name_the_model_and_shape(built):
 
 # ---- Bayesian SegNet-Basic --------------------------------------------------------------------
 def test_bayesian_dropout_sits_where_the_caffe_model_puts_it():
-    model = models.BayesianSegNetBasic()
+    """After pool3 and pool4 (the Caffe model's encdrop3, encdrop4) and after decoders 4 and 3
+    (decdrop4, decdrop3): SegNet-Basic with dropout rates (0, 0, 0.5, 0.5)."""
+    model = models.bayesian_segnet_basic()
+    assert type(model) is models.SegNetBasic
     drops = {name: m.p for name, m in model.named_modules() if isinstance(m, nn.Dropout)}
-    assert drops == {"encdrop3": 0.5, "encdrop4": 0.5, "decdrop4": 0.5, "decdrop3": 0.5}
+    assert drops == {"enc3.dropout": 0.5, "enc4.dropout": 0.5, "dec4.dropout": 0.5, "dec3.dropout": 0.5}
+    assert model.config == {"name": "bayesian_segnet_basic", "kwargs": {"num_classes": 11, "in_channels": 3, "p": 0.5}}
+    same = models.SegNetBasic(dropout=(0, 0, 0.5, 0.5))
+    assert {n: m.p for n, m in same.named_modules() if isinstance(m, nn.Dropout)} == drops
+    assert same.config == {"name": "segnet_basic", "kwargs": {"num_classes": 11, "in_channels": 3,
+                                                              "dropout": [0.0, 0.0, 0.5, 0.5]}}
+    assert models.create(same.config["name"], **same.config["kwargs"]).config == same.config  # as a checkpoint does
     assert models.has_dropout(model) and not models.has_dropout(models.SegNetBasic())
+    with pytest.raises(ValueError, match="4 rates"):
+        models.SegNetBasic(dropout=(0.5, 0.5))
     plain = models.SegNetBasic()
     plain.load_state_dict(model.state_dict())  # same parameters, same names
     x = _image(32, 48)
@@ -184,7 +263,7 @@ def test_bayesian_dropout_sits_where_the_caffe_model_puts_it():
 @pytest.fixture(scope="module")
 def bayesian():
     nn.init.manual_seed(3)
-    return models.BayesianSegNetBasic(num_classes=5)
+    return models.create("bayesian_segnet_basic", num_classes=5)
 
 
 def test_mc_predict_is_reproducible_with_a_seeded_generator(bayesian):
@@ -244,7 +323,8 @@ def test_bilinear_kernel_upsamples_a_ramp_linearly():
     assert_close(w[0, 0][1], [0.1875, 0.5625, 0.5625, 0.1875])
     model = models.FCNBasic(num_classes=2)
     x = tinyseg.tensor(np.tile(np.arange(6.0, dtype="float32"), (1, 2, 6, 1)))  # (1, 2, 6, 6), ramp along W
-    up = model.upscore1(x)  # kernel 4, stride 2, pad 1: 6 -> 12, interior is linear interpolation
+    up = model.upscore1(x, output_size=(12, 12))  # kernel 4, stride 2, pad 1: 6 -> 12, interior is linear
+    assert model.upscore1(x, output_size=(13, 12)).shape == (1, 2, 13, 12)  # 2h + 1 for odd sizes
     row = backend.to_numpy(up.data)[0, 0, 5]
     assert_close(np.diff(row[1:-1]), 0.5, atol=1e-6)
 
@@ -260,7 +340,7 @@ def test_decoder_storage_indices_versus_feature_maps(built):
     assert models.decoder_storage_bytes(built["fcn_basic"], x) == 11 * full * 4
     built["fcn_basic"].train()
     models.decoder_storage_bytes(built["fcn_basic"], x)
-    assert built["fcn_basic"].training and built["fcn_basic"].conv1_bn.training
+    assert built["fcn_basic"].training and built["fcn_basic"].enc1.convs[0].bn.training
 
 
 # ---- VGG16 encoder weights ------------------------------------------------------------------
@@ -288,24 +368,61 @@ def _fake_vgg16(batch_norm: bool, seed: int = 0) -> dict[str, np.ndarray]:
 def test_load_vgg16_encoder_maps_the_13_convolutions_in_order(built, batch_norm):
     model = built["segnet"]
     state = _fake_vgg16(batch_norm)
-    untouched = backend.to_numpy(model.conv1_1_D.weight.data).copy()
-    names = models.load_vgg16_encoder(model, state)
+    untouched = backend.to_numpy(model.classifier.weight.data).copy()
+    names = interop.load_vgg16_encoder(model, state)  # a dict: no PyTorch needed
     assert len(names) == (13 * 6 if batch_norm else 26)
+    assert names[:2] == ["enc1.convs.0.conv.weight", "enc1.convs.0.conv.bias"]
     last = 40 if batch_norm else 28  # vgg16: conv, relu (, pool); vgg16_bn: conv, bn, relu (, pool)
-    assert_equal(backend.to_numpy(model.conv1_1.weight.data), state["features.0.weight"])
-    assert_equal(backend.to_numpy(model.conv5_3.bias.data), state[f"features.{last}.bias"])
+    assert_equal(backend.to_numpy(model.enc1.convs[0].conv.weight.data), state["features.0.weight"])
+    assert_equal(backend.to_numpy(model.enc5.convs[2].conv.bias.data), state[f"features.{last}.bias"])
     if batch_norm:
-        assert_equal(backend.to_numpy(model.conv5_3_bn.running_var),
-                                      state["features.41.running_var"])
-    assert_equal(backend.to_numpy(model.conv1_1_D.weight.data), untouched)
+        assert_equal(backend.to_numpy(model.enc5.convs[2].bn.running_var), state["features.41.running_var"])
+    assert_equal(backend.to_numpy(model.classifier.weight.data), untouched)
 
 
 def test_load_vgg16_encoder_rejects_other_networks(built):
     state = _fake_vgg16(False)
     del state["features.28.weight"], state["features.28.bias"]
     with pytest.raises(ValueError, match="13 convolutions.*found 12"):
-        models.load_vgg16_encoder(built["segnet"], state)
+        interop.load_vgg16_encoder(built["segnet"], state)
     state = _fake_vgg16(False)
     state["features.0.weight"] = np.zeros((64, 4, 3, 3), "float32")  # a 4-channel input
-    with pytest.raises(ValueError, match=r"conv1_1.weight: VGG16 \(64, 4, 3, 3\) vs model \(64, 3, 3, 3\)"):
-        models.load_vgg16_encoder(built["segnet"], state)
+    with pytest.raises(ValueError, match=r"enc1\.convs\.0\.conv\.weight: VGG16 \(64, 4, 3, 3\) vs model \(64, 3, 3, "):
+        interop.load_vgg16_encoder(built["segnet"], state)
+
+
+# ---- deprecated names -------------------------------------------------------------------------
+def test_old_names_still_work_with_a_deprecation_warning(built):
+    nn.init.manual_seed(3)
+    new = models.bayesian_segnet_basic(num_classes=5)
+    nn.init.manual_seed(3)
+    with pytest.warns(DeprecationWarning, match="bayesian_segnet_basic"):
+        old = models.BayesianSegNetBasic(num_classes=5)
+    assert old.config == new.config
+    for key, value in new.state_dict().items():
+        assert_equal(old.state_dict()[key], value)
+    with pytest.warns(DeprecationWarning, match="VGG16_BLOCKS"):
+        from tinyseg.models.segnet import VGG16_BLOCKS as old_blocks
+    assert old_blocks == VGG16_BLOCKS
+    with pytest.warns(DeprecationWarning, match="tinyseg.interop.load_vgg16_encoder"):
+        assert len(models.load_vgg16_encoder(built["segnet"], _fake_vgg16(False))) == 26
+
+
+# ---- PyTorch stays in tinyseg/interop ---------------------------------------------------------
+def test_only_interop_imports_torch():
+    """Everything that touches PyTorch is in tinyseg/interop (the bench, which times the twins,
+    aside), and importing tinyseg, its models, checkpoints or interop does not import torch."""
+    root = Path(tinyseg.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(("interop/", "bench")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            found += [f"{rel}: import {n}" for n in names if n.split(".")[0] == "torch"]
+    assert not found, found
+    code = "import sys, tinyseg, tinyseg.models, tinyseg.checkpoint, tinyseg.interop; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -1,10 +1,12 @@
-"""tinyseg's models against PyTorch twins with the same attribute names: same parameter
-names and counts, same outputs and gradients (train and eval mode), state dicts that move
-both ways (tinyseg.checkpoint.from_torch_state_dict / to_torch_state_dict), VGG16 files.
+"""tinyseg's models against their PyTorch twins: same parameter names and counts, same outputs
+and gradients (train and eval mode), state dicts that move both ways
+(tinyseg.interop.from_torch_state_dict / to_torch_state_dict), VGG16 files.
 
-The twins are the reference PyTorch implementations that docs/checkpoints.md names, defined
-in tinyseg/torch_twins.py (``python -m tinyseg.bench --compare torch`` times the same ones):
-tinyseg's parameter "conv_decode3_bn.running_var" is TorchSegNetBasic().conv_decode3_bn.running_var.
+The twins (tinyseg/interop/twins.py; ``python -m tinyseg.bench --compare torch`` times the same
+ones) run each model's own code on torch.nn layers under the same names: tinyseg's parameter
+"dec3.convs.0.bn.running_var" is TorchSegNetBasic().dec3.convs[0].bn.running_var. So these
+tests hold every op of tinyseg (convolution, batch norm, pooling, unpooling, LRN, transposed
+convolution) against PyTorch's, inside the models.
 """
 
 from __future__ import annotations
@@ -13,23 +15,23 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, models, nn, torch_twins
-from tinyseg.checkpoint import from_torch_state_dict, to_torch_state_dict
+from tinyseg import backend, interop, models, nn
 from tinyseg.functional.pool import indices_to_torch
-from tinyseg.models.segnet import VGG16_BLOCKS
-from .helpers import assert_close, assert_equal
+from tinyseg.interop import from_torch_state_dict, to_torch_state_dict
+from .helpers import assert_close, assert_equal, import_torch
 
-torch = pytest.importorskip("torch", reason="PyTorch is the reference these tests compare against")
+torch = import_torch(reason="PyTorch is the reference these tests compare against")
 pytestmark = pytest.mark.torch
 tnn = torch.nn
 
 
-TorchSegNetBasic = torch_twins.TorchSegNetBasic
-TorchSegNet = torch_twins.TorchSegNet
-TorchFCNBasic = torch_twins.TorchFCNBasic
+TorchSegNetBasic = interop.TorchSegNetBasic
+TorchSegNet = interop.TorchSegNet
+TorchFCNBasic = interop.TorchFCNBasic
 
 TWINS = {"segnet_basic": (TorchSegNetBasic, (1, 3, 32, 48)), "segnet": (TorchSegNet, (1, 3, 32, 32)),
          "fcn_basic": (TorchFCNBasic, (1, 3, 45, 61))}
+VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))  # (block, convs, channels)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,7 @@ def _numpy(t) -> np.ndarray:
 @pytest.mark.parametrize("name", sorted(TWINS))
 def test_same_parameter_names_order_and_counts(pairs, name):
     ours, twin = pairs[name]
+    assert type(twin) is interop.twin_class(name) and type(twin).__name__ == interop.TWINS[name]
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in twin.named_parameters()]
     assert sorted(ours.state_dict()) == sorted(k for k in twin.state_dict() if not k.endswith("num_batches_tracked"))
     assert models.count_parameters(ours) == sum(p.numel() for p in twin.parameters())
@@ -116,7 +119,11 @@ def test_eval_mode_float32_outputs_match(pairs, name):
     with tinyseg.no_grad(), torch.no_grad():
         deepest, skips = ours.encode(tinyseg.tensor(x))
         out = _numpy(ours.decode(deepest, skips).data)
-        ref = _numpy(twin(torch.tensor(x)) if name == "fcn_basic" else twin(torch.tensor(x), _torch_indices(skips)))
+        if name == "fcn_basic":
+            ref = _numpy(twin(torch.tensor(x)))
+        else:  # the twin's own pooled values, unpooled where tinyseg's pooling put them
+            twin_deepest, twin_skips = twin.encode(torch.tensor(x))
+            ref = _numpy(twin.decode(twin_deepest, list(zip(_torch_indices(skips), [s for _, s in twin_skips]))))
     assert out.dtype == np.float32
     assert_close(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
@@ -132,10 +139,10 @@ def test_torch_trained_weights_run_in_tinyseg_and_back():
     back.load_state_dict(to_torch_state_dict(ours))
     for key, value in twin.state_dict().items():
         assert torch.equal(back.state_dict()[key], value), key
-    with pytest.raises(RuntimeError, match=r"size mismatch for conv_classifier\.weight"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for classifier\.weight"):
         from_torch_state_dict(models.SegNetBasic(num_classes=4), twin.state_dict())
     wrong = {("encoder." + k): v for k, v in twin.state_dict().items()}
-    with pytest.raises(RuntimeError, match=r"missing key\(s\): norm|missing key\(s\): conv1\.weight"):
+    with pytest.raises(RuntimeError, match=r"missing key\(s\): enc1\.convs\.0\.conv\.weight"):
         from_torch_state_dict(models.SegNetBasic(num_classes=5), wrong)
 
 
@@ -159,11 +166,49 @@ def test_load_vgg16_encoder_from_a_torch_file(pairs, tmp_path):
     path = tmp_path / "vgg16.pth"
     torch.save(vgg.state_dict(), path)
     ours = pairs["segnet"][0]
-    models.load_vgg16_encoder(ours, str(path))
+    interop.load_vgg16_encoder(ours, str(path))
     convs = [m for m in vgg.features if isinstance(m, tnn.Conv2d)]
     bns = [m for m in vgg.features if isinstance(m, tnn.BatchNorm2d)]
-    names = [f"conv{b}_{j}" for b, n, _ in VGG16_BLOCKS for j in range(1, n + 1)]
-    for k, name in enumerate(names):
-        assert_equal(_numpy(getattr(ours, name).weight.data), _numpy(convs[k].weight))
+    units = [unit for block in (ours.enc1, ours.enc2, ours.enc3, ours.enc4, ours.enc5) for unit in block.convs]
+    assert len(units) == len(convs) == 13
+    for unit, conv, bn in zip(units, convs, bns):
+        assert_equal(_numpy(unit.conv.weight.data), _numpy(conv.weight))
         if batch_norm:
-            assert_equal(_numpy(getattr(ours, f"{name}_bn").running_var), _numpy(bns[k].running_var))
+            assert_equal(_numpy(unit.bn.running_var), _numpy(bn.running_var))
+
+
+# ---- the twins themselves ---------------------------------------------------------------------
+def test_twins_run_the_models_code_on_torch_layers(pairs):
+    """Same module tree, each tinyseg layer replaced by its torch.nn namesake; blocks and models
+    keep tinyseg's methods."""
+    ours, twin = pairs["segnet_basic"]
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in twin.named_modules()]
+    assert isinstance(twin.enc1.convs[0].conv, tnn.Conv2d) and isinstance(twin.enc1.pool, tnn.MaxPool2d)
+    assert isinstance(twin.dec1.unpool, tnn.MaxUnpool2d) and isinstance(twin.norm, tnn.LocalResponseNorm)
+    assert type(twin).encode is models.SegNetBasic.encode and type(twin.enc1).__name__ == "TorchEncoderBlock"
+    assert twin.in_channels == 3 and twin.dec1.convs[0].relu is False and twin.enc1.dropout is None
+    assert isinstance(pairs["fcn_basic"][1].upscore1, tnn.ConvTranspose2d)
+    with pytest.raises(ValueError, match="no PyTorch twin for model 'bayesian_segnet_basic'"):
+        interop.twin_class("bayesian_segnet_basic")
+    bayes = interop.from_tinyseg(models.create("bayesian_segnet_basic", num_classes=5))  # mirrored all the same
+    assert {n: m.p for n, m in bayes.named_modules() if isinstance(m, tnn.Dropout)} == {
+        "enc3.dropout": 0.5, "enc4.dropout": 0.5, "dec4.dropout": 0.5, "dec3.dropout": 0.5}
+    with pytest.raises(ValueError, match=r"TorchSegNetBasic: expected input \(N, 3, H, W\)"):
+        twin(torch.zeros(1, 4, 32, 32))
+
+
+def test_the_old_module_and_names_still_work_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("tinyseg.torch_twins", None)
+    with pytest.warns(DeprecationWarning, match="tinyseg.interop"):
+        torch_twins = importlib.import_module("tinyseg.torch_twins")
+    assert torch_twins.TorchSegNetBasic is TorchSegNetBasic and torch_twins.from_tinyseg is interop.from_tinyseg
+    from tinyseg import checkpoint
+
+    ours = models.SegNetBasic(num_classes=3)
+    with pytest.warns(DeprecationWarning, match="tinyseg.interop"):
+        state = checkpoint.to_torch_state_dict(ours)
+    with pytest.warns(DeprecationWarning, match="tinyseg.interop"):
+        checkpoint.from_torch_state_dict(models.SegNetBasic(num_classes=3), state)

@@ -8,6 +8,8 @@
 Inside the file (``numpy.load`` opens it, no pickles):
 
     model/<name>     every parameter and buffer, as NumPy arrays, PyTorch-style names
+                     (format 1 files, saved before the models were built from blocks, use the
+                     Caffe models' names; RENAMED maps them to today's when they are loaded)
     optimizer        JSON of ``optimizer.state_dict()``, its arrays stored as optimizer/<n>
     meta             JSON: format, tinyseg version, model name and kwargs, class names, step,
                      backend, dtype, optimiser type, and every key of the caller's ``meta``
@@ -24,6 +26,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,17 +39,57 @@ from . import backend
 from .tensor import Tensor
 
 __all__ = [
-    "CheckpointError", "save_checkpoint", "load_checkpoint", "read_meta", "from_torch_state_dict",
-    "to_torch_state_dict", "atomic_write", "FORMAT",
+    "CheckpointError", "save_checkpoint", "load_checkpoint", "read_meta", "atomic_write", "FORMAT", "RENAMED",
+    "rename_old_keys",
 ]
 
 FORMAT = "tinyseg-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: models built from blocks (enc1.convs.0.conv.weight); 1: the Caffe names (conv1.weight)
 _RESERVED = ("format", "format_version", "tinyseg_version", "model", "backend", "dtype", "optimizer")
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable, or does not fit the model (the message says which)."""
+
+
+# ---- the one rename table: format 1 layer names -> format 2 ----------------------------------
+def _renamed() -> dict[str, str]:
+    """Format 1 (the Caffe models' layer names) -> format 2 (the blocks of models/blocks.py), per layer.
+
+    SegNet-Basic, Bayesian SegNet-Basic, FCN-Basic: conv{i} -> enc{i}.convs.0.conv, conv_decode{i} ->
+    dec{i}.convs.0.conv (and their _bn), conv_classifier -> classifier; FCN's score*, upscore* kept.
+    SegNet: conv{b}_{j} -> enc{b}.convs.{j-1}.conv, conv{b}_{j}_D -> dec{b}.convs.{n-j}.conv (a
+    decoder runs its block's convs backwards), and their _bn; conv1_1_D -> classifier.
+    The old names of the two families differ (conv1 vs conv1_1), so one table serves every model.
+    """
+    table = {"conv_classifier": "classifier", "conv1_1_D": "classifier"}
+    for i in range(1, 5):  # SegNet-Basic (and Bayesian SegNet-Basic), FCN-Basic
+        table |= _conv_bn(f"conv{i}", f"enc{i}.convs.0") | _conv_bn(f"conv_decode{i}", f"dec{i}.convs.0")
+    for b, n in enumerate((2, 2, 3, 3, 3), start=1):  # SegNet: VGG16's blocks of n convs
+        for j in range(1, n + 1):
+            table |= _conv_bn(f"conv{b}_{j}", f"enc{b}.convs.{j - 1}")
+            if (b, j) != (1, 1):  # conv1_1_D is the classifier
+                table |= _conv_bn(f"conv{b}_{j}_D", f"dec{b}.convs.{n - j}")
+    return table
+
+
+def _conv_bn(old: str, new: str) -> dict[str, str]:
+    """A Caffe conv and its batch norm ("conv1", "conv1_bn") -> a ConvBN's two layers."""
+    return {old: f"{new}.conv", f"{old}_bn": f"{new}.bn"}
+
+
+RENAMED: dict[str, str] = _renamed()
+"""Layer name in format 1 checkpoints -> its name today: "conv_decode3_bn" -> "dec3.convs.0.bn"."""
+
+
+def rename_old_keys(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with format 1 keys ("conv1_bn.running_var") renamed by :data:`RENAMED`
+    ("enc1.convs.0.bn.running_var"); keys it does not list are kept as they are."""
+    out = {}
+    for key, value in state.items():
+        layer, dot, field = key.rpartition(".")
+        out[f"{RENAMED.get(layer, layer)}{dot}{field}" if dot else key] = value
+    return out
 
 
 # ---- nested Python values <-> JSON + named arrays ---------------------------------------------
@@ -257,6 +300,8 @@ def load_checkpoint(path: str | os.PathLike, model: Any = None, optimizer: Any =
     data = _read(path)
     meta = _meta(path, data)
     state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
+    if meta.get("format_version", 1) < 2:  # saved before the models were built from blocks
+        state = rename_old_keys(state)
     if model is None:
         from . import models  # noqa: PLC0415 (models sits above checkpoint; imported when needed)
 
@@ -285,32 +330,18 @@ def load_checkpoint(path: str | os.PathLike, model: Any = None, optimizer: Any =
     return model
 
 
-# ---- PyTorch interop --------------------------------------------------------------------------
-def _host(v: Any) -> np.ndarray:
-    """A torch tensor, Tensor or backend array as a NumPy array."""
-    if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch tensor, checked without importing torch
-        return v.detach().cpu().numpy()
-    return backend.to_numpy(v)
-
-
+# ---- deprecated: PyTorch interop moved to tinyseg.interop ---------------------------------------
 def from_torch_state_dict(model: Any, state_dict: dict[str, Any], strict: bool = True) -> Any:
-    """Load a PyTorch ``state_dict`` of the equivalent torch model into ``model``; returns the model.
+    """Deprecated: :func:`tinyseg.interop.from_torch_state_dict`."""
+    warnings.warn("tinyseg.checkpoint.from_torch_state_dict moved to tinyseg.interop", DeprecationWarning, stacklevel=2)
+    from . import interop  # noqa: PLC0415 (interop sits above checkpoint; a shim for the old name)
 
-    tinyseg's parameter and buffer names are the attribute paths of the PyTorch twin
-    (tests/test_models_torch.py), so names map 1:1; BatchNorm's ``num_batches_tracked`` counters,
-    which tinyseg does not keep, are dropped. Missing or unexpected keys and shape mismatches
-    raise an error naming them (unless ``strict=False``, which skips missing/unexpected keys).
-    """
-    arrays = {k: _host(v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")}
-    model.load_state_dict(arrays, strict=strict)
-    return model
+    return interop.from_torch_state_dict(model, state_dict, strict)
 
 
 def to_torch_state_dict(model: Any) -> dict[str, Any]:
-    """``model``'s parameters and buffers as a dict of CPU torch tensors, for ``torch_model.load_state_dict``
-    (PyTorch fills in the missing ``num_batches_tracked`` counters itself). Needs PyTorch."""
-    try:
-        import torch  # noqa: PLC0415 (optional dependency)
-    except ImportError:
-        raise ImportError("to_torch_state_dict needs PyTorch: pip install torch") from None
-    return {k: torch.from_numpy(np.array(backend.to_numpy(v))) for k, v in model.state_dict().items()}
+    """Deprecated: :func:`tinyseg.interop.to_torch_state_dict`."""
+    warnings.warn("tinyseg.checkpoint.to_torch_state_dict moved to tinyseg.interop", DeprecationWarning, stacklevel=2)
+    from . import interop  # noqa: PLC0415
+
+    return interop.to_torch_state_dict(model)

@@ -6,16 +6,20 @@
     1416587
     >>> logits = net(x)                     # x (N, 3, H, W) -> logits (N, 11, H, W)
 
-Architectures, shapes at 360x480 and parameter counts: docs/models.md.
+Every model is built from the two blocks of blocks.py (EncoderBlock, DecoderBlock).
+Architectures, shapes at 360x480 and parameter counts: docs/models.md. Loading VGG16's
+ImageNet weights into SegNet's encoder needs PyTorch: tinyseg.interop.load_vgg16_encoder.
 """
 
-from .bayesian import BayesianSegNetBasic, MCPrediction, has_dropout, mc_predict
-from .fcn import FCNBasic, bilinear_kernel, decoder_storage_bytes
+from .bayesian import BayesianSegNetBasic, MCPrediction, bayesian_segnet_basic, has_dropout, mc_predict
+from .blocks import ConvBN, DecoderBlock, EncoderBlock
+from .fcn import FCNBasic, Upsample2x, bilinear_kernel, decoder_storage_bytes
 from .registry import available, count_parameters, create, register
 from .segnet import SegNet, SegNetBasic, load_vgg16_encoder
 
 __all__ = [
-    "SegNetBasic", "SegNet", "BayesianSegNetBasic", "FCNBasic", "MCPrediction", "mc_predict", "has_dropout",
-    "load_vgg16_encoder", "bilinear_kernel", "decoder_storage_bytes", "create", "available", "register",
-    "count_parameters",
+    "SegNetBasic", "SegNet", "bayesian_segnet_basic", "FCNBasic", "EncoderBlock", "DecoderBlock", "ConvBN",
+    "Upsample2x", "MCPrediction", "mc_predict", "has_dropout", "bilinear_kernel", "decoder_storage_bytes",
+    "create", "available", "register", "count_parameters",
+    "BayesianSegNetBasic", "load_vgg16_encoder",  # deprecated: bayesian_segnet_basic, tinyseg.interop
 ]

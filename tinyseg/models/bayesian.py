@@ -2,9 +2,10 @@
 
 Dropout stays on at test time; each forward pass then samples a different thinned network,
 and the spread of their softmax outputs measures how unsure the model is about each pixel
-(Monte Carlo dropout, Gal & Ghahramani 2016).
+(Monte Carlo dropout, Gal & Ghahramani 2016). The model is SegNet-Basic with dropout rates
+(models/segnet.py); ``bayesian_segnet_basic`` is the paper's placement, under its registered name.
 
-    >>> net = BayesianSegNetBasic(num_classes=11)
+    >>> net = models.create("bayesian_segnet_basic", num_classes=11)   # or bayesian_segnet_basic(11)
     >>> out = mc_predict(net, x, samples=8, generator=tinyseg.backend.default_rng(0))
     >>> out.mean.shape, out.variance.shape, out.entropy.shape
     ((1, 11, 360, 480), (1, 360, 480), (1, 360, 480))
@@ -12,6 +13,7 @@ and the spread of their softmax outputs measures how unsure the model is about e
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,27 +25,35 @@ from ..tensor import Tensor, no_grad
 from .registry import register
 from .segnet import SegNetBasic
 
-__all__ = ["BayesianSegNetBasic", "MCPrediction", "mc_predict", "has_dropout"]
+__all__ = ["bayesian_segnet_basic", "MCPrediction", "mc_predict", "has_dropout"]
 
 
 @register("bayesian_segnet_basic")
-class BayesianSegNetBasic(SegNetBasic):
-    """SegNet-Basic with dropout (p = 0.5) after the two inner encoders and the two inner decoders,
-    where the authors' bayesian_segnet_basic_train.prototxt puts it:
+def bayesian_segnet_basic(num_classes: int = 11, in_channels: int = 3, p: float = 0.5,
+                          *, rng: np.random.Generator | None = None) -> SegNetBasic:
+    """SegNet-Basic with Dropout(p) where the authors' bayesian_segnet_basic_train.prototxt puts it,
+    after the two inner encoders and the two inner decoders ("central four"):
 
-    encdrop3, encdrop4: after pool3 and pool4 (encoder 3 and 4 outputs)
-    decdrop4, decdrop3: after conv_decode4_bn and conv_decode3_bn (decoder 4 and 3 outputs)
+    enc3.dropout, enc4.dropout: after pool3 and pool4 (the Caffe model's encdrop3, encdrop4)
+    dec4.dropout, dec3.dropout: after dec4's and dec3's batch norm (decdrop4, decdrop3)
 
-    Same parameters as SegNet-Basic (dropout has none), so their weights are interchangeable.
-    Use :func:`mc_predict` for the sampled prediction and its uncertainty.
+    That is ``SegNetBasic(num_classes, in_channels, dropout=(0, 0, p, p))``, recorded in its
+    ``config`` under this name. Same parameters as SegNet-Basic (dropout has none), so their
+    weights are interchangeable. Use :func:`mc_predict` for the sampled prediction and its uncertainty.
     """
+    model = SegNetBasic(num_classes, in_channels, dropout=(0.0, 0.0, p, p), rng=rng)
+    model.config = {"name": bayesian_segnet_basic.model_name,
+                    "kwargs": {"num_classes": num_classes, "in_channels": in_channels, "p": p}}
+    return model
 
-    def __init__(self, num_classes: int = 11, in_channels: int = 3, p: float = 0.5,
-                 *, rng: np.random.Generator | None = None) -> None:
-        super().__init__(num_classes, in_channels, rng=rng)
-        self.config["kwargs"]["p"] = p
-        self.encdrop3, self.encdrop4 = nn.Dropout(p), nn.Dropout(p)
-        self.decdrop4, self.decdrop3 = nn.Dropout(p), nn.Dropout(p)
+
+def BayesianSegNetBasic(num_classes: int = 11, in_channels: int = 3, p: float = 0.5,  # noqa: N802 (the old class name)
+                        *, rng: np.random.Generator | None = None) -> SegNetBasic:
+    """Deprecated: Bayesian SegNet-Basic is SegNet-Basic with dropout rates; use :func:`bayesian_segnet_basic`."""
+    warnings.warn("BayesianSegNetBasic is deprecated: use models.bayesian_segnet_basic(...), "
+                  "models.create('bayesian_segnet_basic', ...) or SegNetBasic(dropout=(0, 0, p, p))",
+                  DeprecationWarning, stacklevel=2)
+    return bayesian_segnet_basic(num_classes, in_channels, p, rng=rng)
 
 
 @dataclass
@@ -80,7 +90,7 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
     drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     if not drops:
         raise ValueError(f"mc_predict: {type(model).__name__} has no Dropout layer, so every sample would be "
-                         "the same; use a Bayesian model such as BayesianSegNetBasic")
+                         "the same; use a model with dropout, e.g. create('bayesian_segnet_basic')")
     if samples < 1:
         raise ValueError(f"mc_predict: samples must be at least 1, got {samples}")
     modes = [(m, m.training) for m in model.modules()]

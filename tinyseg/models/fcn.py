@@ -26,12 +26,12 @@ import numpy as np
 
 from .. import backend, nn
 from ..functional.conv import conv_transpose2d
-from ..functional.pool import max_pool2d
 from ..tensor import Tensor, no_grad
+from .blocks import EncoderBlock
 from .registry import register
 from .segnet import check_input
 
-__all__ = ["FCNBasic", "bilinear_kernel", "decoder_storage_bytes"]
+__all__ = ["FCNBasic", "Upsample2x", "bilinear_kernel", "decoder_storage_bytes"]
 
 
 def bilinear_kernel(channels: int, size: int = 4) -> np.ndarray:
@@ -45,17 +45,37 @@ def bilinear_kernel(channels: int, size: int = 4) -> np.ndarray:
     return weight
 
 
+class Upsample2x(nn.ConvTranspose2d):
+    """FCN's learned 2x upsampling: transposed conv 4x4, stride 2, pad 1, no bias, channels ->
+    channels, initialised to bilinear interpolation (:func:`bilinear_kernel`).
+
+    forward(x (N, C, h, w), output_size (H, W)) with H in {2h, 2h + 1} (W likewise): kernel 4,
+    stride 2, pad 1 gives 2h + output_padding rows (22 -> 44 + 1 = 45), and the output padding is
+    chosen to give output_size, as torch.nn.ConvTranspose2d's ``forward(x, output_size)`` does.
+    """
+
+    def __init__(self, channels: int, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__(channels, channels, 4, stride=2, padding=1, bias=False, rng=rng)
+        self.weight.data = backend.to_device(bilinear_kernel(channels), dtype=self.weight.dtype)
+
+    def forward(self, x: Tensor, output_size: tuple[int, int]) -> Tensor:  # type: ignore[override]
+        extra = (output_size[0] - 2 * x.shape[2], output_size[1] - 2 * x.shape[3])
+        return conv_transpose2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                                output_padding=extra)
+
+
 @register("fcn_basic")
 class FCNBasic(nn.Module):
-    """FCN-Basic: SegNet-Basic's encoder (same layer names) with FCN decoders.
+    """FCN-Basic: SegNet-Basic's encoder blocks (enc1 ... enc4, same layers and names) with FCN decoders.
 
-    encoder i = 1..4: conv 7x7 (64) -> batch norm -> ReLU = e_i; store score_i(e_i) (1x1 conv to
-                      num_classes); 2x2 max-pool (indices discarded)
-    decoder input:    score_pool4(pooled e_4) (1x1 conv to num_classes)
-    decoder i = 4..1: upscore_i (transposed conv 4x4, stride 2, pad 1, bilinear init, no bias,
-                      output_padding chosen so that the size matches e_i) + score_i(e_i)
+    enc_i, i = 1..4  conv 7x7 (64) -> batch norm -> ReLU = e_i; 2x2 max-pool (indices discarded)
+    score_i          1x1 conv e_i -> num_classes: the map that decoder i adds back
+    score_pool4      1x1 conv on enc4's pooled output -> num_classes: the decoders' input
+    upscore_i, i = 4..1  Upsample2x (transposed conv 4x4, stride 2, pad 1, bilinear init, no bias)
+                     to e_i's size, + score_i(e_i); the last sum is the logits
 
     x: (N, in_channels, H, W) -> logits (N, num_classes, H, W), any H, W >= 16.
+    623,607 trainable parameters for 11 classes.
     """
 
     def __init__(self, num_classes: int = 11, in_channels: int = 3, *, rng: np.random.Generator | None = None) -> None:
@@ -63,35 +83,35 @@ class FCNBasic(nn.Module):
         self.config = {"name": self.model_name, "kwargs": {"num_classes": num_classes, "in_channels": in_channels}}
         self.num_classes, self.in_channels = num_classes, in_channels
         self.norm = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
-        for i in range(1, 5):
-            setattr(self, f"conv{i}", nn.Conv2d(in_channels if i == 1 else 64, 64, 7, padding=3, rng=rng))
-            setattr(self, f"conv{i}_bn", nn.BatchNorm2d(64))
-            setattr(self, f"score{i}", nn.Conv2d(64, num_classes, 1, rng=rng))
+        self.enc1, self.score1 = EncoderBlock([in_channels, 64], 7, rng=rng), nn.Conv2d(64, num_classes, 1, rng=rng)
+        self.enc2, self.score2 = EncoderBlock([64, 64], 7, rng=rng), nn.Conv2d(64, num_classes, 1, rng=rng)
+        self.enc3, self.score3 = EncoderBlock([64, 64], 7, rng=rng), nn.Conv2d(64, num_classes, 1, rng=rng)
+        self.enc4, self.score4 = EncoderBlock([64, 64], 7, rng=rng), nn.Conv2d(64, num_classes, 1, rng=rng)
         self.score_pool4 = nn.Conv2d(64, num_classes, 1, rng=rng)
-        for i in range(4, 0, -1):
-            up = nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1, bias=False, rng=rng)
-            up.weight.data = backend.to_device(bilinear_kernel(num_classes), dtype=up.weight.dtype)
-            setattr(self, f"upscore{i}", up)
+        self.upscore4 = Upsample2x(num_classes, rng=rng)
+        self.upscore3 = Upsample2x(num_classes, rng=rng)
+        self.upscore2 = Upsample2x(num_classes, rng=rng)
+        self.upscore1 = Upsample2x(num_classes, rng=rng)
 
     def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """x (N, C, H, W) -> (score_pool4 (N, K, H/16, W/16), [score_i(e_i) (N, K, H_i, W_i)] for i = 1..4)."""
         check_input(self, x, self.in_channels, 4)
         x = self.norm(x)
         skips = []
-        for i in range(1, 5):
-            x = getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x), relu=True)
-            skips.append(getattr(self, f"score{i}")(x))
-            x, _ = max_pool2d(x, 2)
+        for encoder, score in ((self.enc1, self.score1), (self.enc2, self.score2),
+                               (self.enc3, self.score3), (self.enc4, self.score4)):
+            x = encoder.convs(x)  # e_i: the block's features before pooling
+            skips.append(score(x))
+            x, _ = encoder.pool(x)  # FCN keeps no indices
         return self.score_pool4(x), skips
 
     def decode(self, x: Tensor, skips: list[Tensor]) -> Tensor:
         """Upsample 2x with the learned kernels and add the stored score map, deepest first."""
-        for i in range(4, 0, -1):
-            skip = skips[i - 1]
-            up = getattr(self, f"upscore{i}")
-            # kernel 4, stride 2, pad 1 gives 2h + output_padding rows: 22 -> 44 + 1 = 45
-            extra = (skip.shape[2] - 2 * x.shape[2], skip.shape[3] - 2 * x.shape[3])
-            x = conv_transpose2d(x, up.weight, None, stride=2, padding=1, output_padding=extra) + skip
+        score1, score2, score3, score4 = skips
+        x = self.upscore4(x, output_size=score4.shape[2:]) + score4
+        x = self.upscore3(x, output_size=score3.shape[2:]) + score3
+        x = self.upscore2(x, output_size=score2.shape[2:]) + score2
+        x = self.upscore1(x, output_size=score1.shape[2:]) + score1
         return x
 
     def forward(self, x: Tensor) -> Tensor:

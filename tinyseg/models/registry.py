@@ -9,8 +9,9 @@
     >>> models.count_parameters(net)
     1416587
 
-Every model sets ``self.config`` (its registered name and the constructor arguments that
-define its shape) in ``__init__``; :mod:`tinyseg.checkpoint` stores it and calls
+A name stands for a model class or for a function that builds one (``bayesian_segnet_basic``
+is SegNet-Basic with dropout). Every model sets ``self.config`` (its registered name and the
+constructor arguments that define its shape); :mod:`tinyseg.checkpoint` stores it and calls
 :func:`create` with it to rebuild the model.
 """
 
@@ -21,18 +22,20 @@ from typing import Any
 
 __all__ = ["register", "create", "available", "count_parameters"]
 
-_MODELS: dict[str, type] = {}
+Builder = Callable[..., Any]  # a model class, or a function that returns a model
+_MODELS: dict[str, Builder] = {}
 
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: make the model creatable as ``create(name, ...)``; sets ``cls.model_name``."""
+def register(name: str) -> Callable[[Builder], Builder]:
+    """Decorator of a model class (or a function that builds a model): make it creatable as
+    ``create(name, ...)``; sets its ``model_name``, which the model puts in its ``config``."""
 
-    def add(cls: type) -> type:
-        if name in _MODELS and _MODELS[name] is not cls:
+    def add(builder: Builder) -> Builder:
+        if name in _MODELS and _MODELS[name] is not builder:
             raise ValueError(f"model name {name!r} is already registered to {_MODELS[name].__name__}")
-        _MODELS[name] = cls
-        cls.model_name = name
-        return cls
+        _MODELS[name] = builder
+        builder.model_name = name  # type: ignore[attr-defined]
+        return builder
 
     return add
 

@@ -1,15 +1,15 @@
-"""SegNet-Basic and SegNet: encoders that pool and remember where each maximum was, decoders
-that put values back in those places (max-unpooling) and convolve the sparse result.
-
-Layer names follow the authors' Caffe models (SegNet-Tutorial/Models/segnet_basic_train.prototxt
-and segnet_train.prototxt): ``conv1``, ``conv1_bn``, ..., ``conv_decode1``, ``conv_classifier``
-in SegNet-Basic; ``conv1_1`` ... ``conv5_3`` and ``conv5_3_D`` ... ``conv1_1_D`` in SegNet. The
-PyTorch twins in tests/test_models_torch.py use the same attribute names, so parameter names
-map one to one between the two frameworks (see docs/checkpoints.md).
+"""SegNet-Basic and SegNet: encoder blocks that pool and remember where each maximum was, decoder
+blocks that put values back in those places and convolve the sparse result (models/blocks.py).
 
 Every model splits its forward pass in two, which is where the decoders differ:
 ``encode(x) -> (x, skips)`` and ``decode(x, skips) -> logits``. ``skips`` is everything the
-decoder needs from the encoder: for SegNet, the pooling indices and the pre-pooling sizes.
+decoder needs from the encoder: for SegNet, each encoder's pooling indices and pre-pooling size.
+
+The layers are named after the figure: ``enc1`` ... ``enc4`` (``enc5`` in SegNet), ``dec4`` ...
+``dec1``, ``classifier``; inside a block, ``convs.0.conv`` and ``convs.0.bn``. The authors'
+Caffe models (SegNet-Tutorial/Models/*.prototxt) name the same layers ``conv1``, ``conv1_bn``,
+``conv_decode1``, ``conv_classifier`` (SegNet-Basic) and ``conv1_1`` ... ``conv5_3_D`` (SegNet);
+checkpoints saved under those names load through the rename table in tinyseg/checkpoint.py.
 
     >>> net = SegNetBasic(num_classes=11)
     >>> net(tinyseg.tensor(np.zeros((1, 3, 360, 480), "float32"))).shape
@@ -18,23 +18,23 @@ decoder needs from the encoder: for SegNet, the pooling indices and the pre-pool
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import backend, nn
-from ..functional.pool import max_pool2d, max_unpool2d
+from .. import nn
 from ..tensor import Tensor
+from .blocks import DecoderBlock, EncoderBlock
 from .registry import register
 
-__all__ = ["SegNetBasic", "SegNet", "load_vgg16_encoder", "VGG16_BLOCKS"]
+__all__ = ["SegNetBasic", "SegNet", "check_input"]
 
 Skips = list[tuple[Tensor, tuple[int, int]]]  # per encoder: (pooling indices, size before pooling)
 
 
-def check_input(model: nn.Module, x: Tensor, in_channels: int, pools: int) -> None:
+def check_input(model: Any, x: Any, in_channels: int, pools: int) -> None:
     """Name the model and the shape when x is not (N, in_channels, H, W) with room for ``pools`` halvings."""
     if x.ndim != 4 or x.shape[1] != in_channels:
         raise ValueError(f"{type(model).__name__}: expected input (N, {in_channels}, H, W), got shape {tuple(x.shape)}")
@@ -47,184 +47,134 @@ def check_input(model: nn.Module, x: Tensor, in_channels: int, pools: int) -> No
 class SegNetBasic(nn.Module):
     """SegNet-Basic (Badrinarayanan et al., 2017, Sec. 4.1), as in the authors' Caffe model.
 
-    input LRN (size 5, alpha 1e-4, beta 0.75)
-    4 encoders: conv 7x7 (64, pad 3, bias) -> batch norm -> ReLU -> 2x2 max-pool (keep indices)
-    4 decoders: max-unpool with the matching indices -> conv 7x7 (64) -> batch norm  (no ReLU)
-    classifier: conv 1x1 -> num_classes
+    norm          LRN (size 5, alpha 1e-4, beta 0.75) on the input
+    enc1 ... enc4 conv 7x7 (64, pad 3, bias) -> batch norm -> ReLU -> 2x2 max-pool (keep indices)
+    dec4 ... dec1 max-unpool with enc_i's indices -> conv 7x7 (64) -> batch norm  (no ReLU)
+    classifier    conv 1x1 -> num_classes
+
+    dropout: rates (p1, p2, p3, p4); p_i > 0 puts Dropout(p_i) after enc_i's pooling and after
+    dec_i. (0, 0, 0.5, 0.5) is Bayesian SegNet-Basic (Kendall et al., 2017; models/bayesian.py).
 
     x: (N, in_channels, H, W) -> logits (N, num_classes, H, W), any H, W >= 16 (odd sizes too:
     unpooling restores each encoder's size). 1,416,587 trainable parameters for 11 classes.
     """
 
-    def __init__(self, num_classes: int = 11, in_channels: int = 3, *, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, num_classes: int = 11, in_channels: int = 3, dropout: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+                 *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        self.config = {"name": self.model_name, "kwargs": {"num_classes": num_classes, "in_channels": in_channels}}
+        if len(dropout) != 4:
+            raise ValueError(f"SegNetBasic: dropout takes 4 rates (p1, p2, p3, p4), one per encoder-decoder pair, "
+                             f"got {dropout!r}")
+        kwargs: dict[str, Any] = {"num_classes": num_classes, "in_channels": in_channels}
+        if any(dropout):
+            kwargs["dropout"] = [float(p) for p in dropout]
+        self.config = {"name": self.model_name, "kwargs": kwargs}
         self.num_classes, self.in_channels = num_classes, in_channels
+        p1, p2, p3, p4 = dropout
         self.norm = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
-        for i in range(1, 5):
-            setattr(self, f"conv{i}", nn.Conv2d(in_channels if i == 1 else 64, 64, 7, padding=3, rng=rng))
-            setattr(self, f"conv{i}_bn", nn.BatchNorm2d(64))
-        for i in range(4, 0, -1):
-            setattr(self, f"conv_decode{i}", nn.Conv2d(64, 64, 7, padding=3, rng=rng))
-            setattr(self, f"conv_decode{i}_bn", nn.BatchNorm2d(64))
-        self.conv_classifier = nn.Conv2d(64, num_classes, 1, rng=rng)
-
-    def _dropout(self, name: str, x: Tensor) -> Tensor:
-        """Apply the Dropout layer ``name`` if this model has one (BayesianSegNetBasic does)."""
-        layer = getattr(self, name, None)
-        return x if layer is None else layer(x)
+        self.enc1 = EncoderBlock([in_channels, 64], 7, dropout=p1, rng=rng)
+        self.enc2 = EncoderBlock([64, 64], 7, dropout=p2, rng=rng)
+        self.enc3 = EncoderBlock([64, 64], 7, dropout=p3, rng=rng)
+        self.enc4 = EncoderBlock([64, 64], 7, dropout=p4, rng=rng)
+        self.dec4 = DecoderBlock([64, 64], 7, relu=False, dropout=p4, rng=rng)
+        self.dec3 = DecoderBlock([64, 64], 7, relu=False, dropout=p3, rng=rng)
+        self.dec2 = DecoderBlock([64, 64], 7, relu=False, dropout=p2, rng=rng)
+        self.dec1 = DecoderBlock([64, 64], 7, relu=False, dropout=p1, rng=rng)
+        self.classifier = nn.Conv2d(64, num_classes, 1, rng=rng)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Skips]:
         """x (N, C, H, W) -> (deepest pooled map (N, 64, H/16, W/16), [(indices, size)] per encoder)."""
         check_input(self, x, self.in_channels, 4)
         x = self.norm(x)
-        skips: Skips = []
-        for i in range(1, 5):
-            x = getattr(self, f"conv{i}_bn")(getattr(self, f"conv{i}")(x), relu=True)
-            size = (x.shape[2], x.shape[3])
-            x, indices = max_pool2d(x, 2)
-            skips.append((indices, size))
-            x = self._dropout(f"encdrop{i}", x)
-        return x, skips
+        x, indices1, size1 = self.enc1(x)
+        x, indices2, size2 = self.enc2(x)
+        x, indices3, size3 = self.enc3(x)
+        x, indices4, size4 = self.enc4(x)
+        return x, [(indices1, size1), (indices2, size2), (indices3, size3), (indices4, size4)]
 
     def decode(self, x: Tensor, skips: Skips) -> Tensor:
         """Unpool with each encoder's indices, deepest first; conv + batch norm, no ReLU; classify."""
-        for i in range(4, 0, -1):
-            indices, size = skips[i - 1]
-            x = max_unpool2d(x, indices, 2, output_size=size)
-            x = getattr(self, f"conv_decode{i}_bn")(getattr(self, f"conv_decode{i}")(x))
-            x = self._dropout(f"decdrop{i}", x)
-        return self.conv_classifier(x)
+        (indices1, size1), (indices2, size2), (indices3, size3), (indices4, size4) = skips
+        x = self.dec4(x, indices4, size4)
+        x = self.dec3(x, indices3, size3)
+        x = self.dec2(x, indices2, size2)
+        x = self.dec1(x, indices1, size1)
+        return self.classifier(x)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.decode(*self.encode(x))
-
-
-# VGG16's 13 convolutions in 5 blocks: (block, number of convs, channels)
-VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
 
 
 @register("segnet")
 class SegNet(nn.Module):
     """SegNet (Badrinarayanan et al., 2017): the VGG16 encoder and a mirrored decoder.
 
-    encoder: 13 convs 3x3 (pad 1) in blocks of 2-2-3-3-3 (64, 128, 256, 512, 512 channels),
-             each followed by batch norm + ReLU; a 2x2 max-pool with indices after each block.
-    decoder: per block, deepest first, max-unpool then the block's convs mirrored
-             (conv5_3_D ... conv1_1_D), each with batch norm + ReLU; the last conv of a block
-             narrows to the next block's width, and conv1_1_D (3x3) outputs the class scores
-             without batch norm or ReLU, as in the Caffe model.
+    enc1 ... enc5 VGG16's 13 convs 3x3 (pad 1) in blocks of 2-2-3-3-3 (64, 128, 256, 512, 512
+                  channels), each conv -> batch norm -> ReLU; a 2x2 max-pool with indices after each block
+    dec5 ... dec1 max-unpool with enc_i's indices, then enc_i's convs mirrored, each conv -> batch
+                  norm -> ReLU; a block's last conv narrows to the next block's width
+    classifier    conv 3x3, 64 -> num_classes, no batch norm or ReLU
+
+    The Caffe model's names: enc_i's convs are conv{i}_1 ... conv{i}_n, dec_i's are conv{i}_n_D ...
+    conv{i}_1_D (dec1 holds conv1_2_D only), and the classifier is conv1_1_D.
 
     x: (N, in_channels, H, W) -> logits (N, num_classes, H, W), H, W >= 32 (odd sizes too).
+    29,449,355 trainable parameters for 11 classes.
     """
 
     def __init__(self, num_classes: int = 11, in_channels: int = 3, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.config = {"name": self.model_name, "kwargs": {"num_classes": num_classes, "in_channels": in_channels}}
         self.num_classes, self.in_channels = num_classes, in_channels
-        channels = in_channels
-        for b, n, width in VGG16_BLOCKS:
-            for j in range(1, n + 1):
-                setattr(self, f"conv{b}_{j}", nn.Conv2d(channels, width, 3, padding=1, rng=rng))
-                setattr(self, f"conv{b}_{j}_bn", nn.BatchNorm2d(width))
-                channels = width
-        widths = {b: width for b, _, width in VGG16_BLOCKS}
-        for b, n, width in reversed(VGG16_BLOCKS):
-            for j in range(n, 0, -1):
-                out = width if j > 1 else widths.get(b - 1, num_classes)
-                setattr(self, f"conv{b}_{j}_D", nn.Conv2d(width, out, 3, padding=1, rng=rng))
-                if (b, j) != (1, 1):
-                    setattr(self, f"conv{b}_{j}_D_bn", nn.BatchNorm2d(out))
-
-    def _conv_bn_relu(self, name: str, x: Tensor) -> Tensor:
-        return getattr(self, f"{name}_bn")(getattr(self, name)(x), relu=True)
+        self.enc1 = EncoderBlock([in_channels, 64, 64], 3, rng=rng)
+        self.enc2 = EncoderBlock([64, 128, 128], 3, rng=rng)
+        self.enc3 = EncoderBlock([128, 256, 256, 256], 3, rng=rng)
+        self.enc4 = EncoderBlock([256, 512, 512, 512], 3, rng=rng)
+        self.enc5 = EncoderBlock([512, 512, 512, 512], 3, rng=rng)
+        self.dec5 = DecoderBlock([512, 512, 512, 512], 3, relu=True, rng=rng)
+        self.dec4 = DecoderBlock([512, 512, 512, 256], 3, relu=True, rng=rng)
+        self.dec3 = DecoderBlock([256, 256, 256, 128], 3, relu=True, rng=rng)
+        self.dec2 = DecoderBlock([128, 128, 64], 3, relu=True, rng=rng)
+        self.dec1 = DecoderBlock([64, 64], 3, relu=True, rng=rng)
+        self.classifier = nn.Conv2d(64, num_classes, 3, padding=1, rng=rng)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Skips]:
         """x (N, C, H, W) -> (deepest pooled map (N, 512, H/32, W/32), [(indices, size)] per block)."""
         check_input(self, x, self.in_channels, 5)
-        skips: Skips = []
-        for b, n, _ in VGG16_BLOCKS:
-            for j in range(1, n + 1):
-                x = self._conv_bn_relu(f"conv{b}_{j}", x)
-            size = (x.shape[2], x.shape[3])
-            x, indices = max_pool2d(x, 2)
-            skips.append((indices, size))
-        return x, skips
+        x, indices1, size1 = self.enc1(x)
+        x, indices2, size2 = self.enc2(x)
+        x, indices3, size3 = self.enc3(x)
+        x, indices4, size4 = self.enc4(x)
+        x, indices5, size5 = self.enc5(x)
+        return x, [(indices1, size1), (indices2, size2), (indices3, size3), (indices4, size4), (indices5, size5)]
 
     def decode(self, x: Tensor, skips: Skips) -> Tensor:
-        """Unpool with each block's indices, deepest first, then that block's convs mirrored."""
-        for b, n, _ in reversed(VGG16_BLOCKS):
-            indices, size = skips[b - 1]
-            x = max_unpool2d(x, indices, 2, output_size=size)
-            for j in range(n, 0, -1):
-                if (b, j) == (1, 1):
-                    return self.conv1_1_D(x)  # the classifier: no batch norm, no ReLU
-                x = self._conv_bn_relu(f"conv{b}_{j}_D", x)
-        raise AssertionError("unreachable: conv1_1_D ends the decoder")
+        """Unpool with each block's indices, deepest first, then that block's convs mirrored; classify."""
+        (indices1, size1), (indices2, size2), (indices3, size3), (indices4, size4), (indices5, size5) = skips
+        x = self.dec5(x, indices5, size5)
+        x = self.dec4(x, indices4, size4)
+        x = self.dec3(x, indices3, size3)
+        x = self.dec2(x, indices2, size2)
+        x = self.dec1(x, indices1, size1)
+        return self.classifier(x)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.decode(*self.encode(x))
 
 
-def _vgg_layers(state: Mapping[str, Any]) -> tuple[list[int], list[int]]:
-    """Indices i of "features.i.*" that are convolutions (4-D weight) and batch norms (running_mean)."""
-    found: dict[int, set[str]] = {}
-    for key in state:
-        m = re.fullmatch(r"(?:features\.)?(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)", key)
-        if m:
-            found.setdefault(int(m.group(1)), set()).add(m.group(2))
-    convs = [i for i in sorted(found) if "weight" in found[i] and len(np.shape(state[_key(state, i, "weight")])) == 4]
-    bns = [i for i in sorted(found) if "running_mean" in found[i]]
-    return convs, bns
+# ---- deprecated names -------------------------------------------------------------------------
+def load_vgg16_encoder(model: SegNet, path_or_state: Any) -> list[str]:
+    """Deprecated: use :func:`tinyseg.interop.load_vgg16_encoder` (PyTorch code lives in tinyseg.interop)."""
+    warnings.warn("tinyseg.models.load_vgg16_encoder moved to tinyseg.interop.load_vgg16_encoder",
+                  DeprecationWarning, stacklevel=2)
+    from ..interop import vgg16  # noqa: PLC0415 (interop sits above models; a shim for the old name)
+
+    return vgg16.load_vgg16_encoder(model, path_or_state)
 
 
-def _key(state: Mapping[str, Any], i: int, name: str) -> str:
-    return f"features.{i}.{name}" if f"features.{i}.{name}" in state else f"{i}.{name}"
-
-
-def _to_numpy(v: Any) -> np.ndarray:
-    """A torch tensor, Tensor or array as a NumPy array."""
-    if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch tensor
-        return v.detach().cpu().numpy()
-    return backend.to_numpy(v)
-
-
-def load_vgg16_encoder(model: SegNet, path_or_state: str | Any) -> list[str]:
-    """Copy VGG16's 13 convolutions (ImageNet-trained) into SegNet's encoder, conv1_1 ... conv5_3.
-
-    path_or_state: a file saved with ``torch.save(torchvision.models.vgg16(...).state_dict())``
-    (keys "features.0.weight" ...) or vgg16_bn's (whose batch norms are copied too), or such a
-    dict. The convolutions are taken in order of their index, whatever the layout; the
-    classifier's keys are ignored. PyTorch is imported only to read a file; nothing is
-    downloaded. Returns the names of the tinyseg parameters and buffers that were set.
-    """
-    if isinstance(path_or_state, Mapping):
-        state = path_or_state
-    else:
-        try:
-            import torch  # noqa: PLC0415 (optional dependency, imported on demand)
-        except ImportError:
-            raise ImportError(f"load_vgg16_encoder: reading {path_or_state!r} needs PyTorch (pip install torch)") from None
-        state = torch.load(path_or_state, map_location="cpu", weights_only=True)
-        if not isinstance(state, Mapping):
-            raise ValueError(f"load_vgg16_encoder: {path_or_state!r} holds a {type(state).__name__}, not a state_dict")
-    convs, bns = _vgg_layers(state)
-    if len(convs) != 13:
-        raise ValueError(f"load_vgg16_encoder: expected VGG16's 13 convolutions ('features.N.weight', 4-D), "
-                         f"found {len(convs)} in {path_or_state if isinstance(path_or_state, str) else 'the state_dict'}")
-    names = [f"conv{b}_{j}" for b, n, _ in VGG16_BLOCKS for j in range(1, n + 1)]
-    new: dict[str, np.ndarray] = {}
-    for name, i in zip(names, convs):
-        new[f"{name}.weight"] = _to_numpy(state[_key(state, i, "weight")])
-        new[f"{name}.bias"] = _to_numpy(state[_key(state, i, "bias")])
-    if len(bns) == 13:  # vgg16_bn: each conv is followed by a batch norm
-        for name, i in zip(names, bns):
-            for field in ("weight", "bias", "running_mean", "running_var"):
-                new[f"{name}_bn.{field}"] = _to_numpy(state[_key(state, i, field)])
-    current = model.state_dict()
-    wrong = [f"{k}: VGG16 {v.shape} vs model {tuple(current[k].shape)}" for k, v in new.items() if v.shape != current[k].shape]
-    if wrong:
-        raise ValueError("load_vgg16_encoder: shapes differ (in_channels must be 3 for ImageNet weights): " + "; ".join(wrong))
-    current.update(new)
-    model.load_state_dict(current)
-    return list(new)
+def __getattr__(name: str) -> Any:
+    if name == "VGG16_BLOCKS":  # (block, number of convs, channels): SegNet's encoder is now written out above
+        warnings.warn("tinyseg.models.segnet.VGG16_BLOCKS is deprecated: SegNet's blocks are written out in "
+                      "SegNet.__init__", DeprecationWarning, stacklevel=2)
+        return ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
