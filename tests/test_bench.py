@@ -3,13 +3,15 @@ Speed is never asserted; the FLOP count and the storage figures are, since they 
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tinyseg import bench, models
-from .helpers import assert_equal
+from .helpers import assert_equal, import_torch
 
 SMALL = ["--model", "segnet_basic", "--size", "32x48", "--batch-size", "1", "--repeats", "1", "--warmup", "0"]
 
@@ -39,8 +41,9 @@ def test_bench_prints_and_writes_every_figure(tmp_path, capsys):
     assert storage["segnet_basic_decoder_bytes"] < storage["fcn_basic_decoder_bytes"]
 
 
+@pytest.mark.torch
 def test_bench_compares_with_torch_and_profiles_inference(capsys):
-    pytest.importorskip("torch", reason="--compare torch runs the PyTorch twin")
+    import_torch(reason="--compare torch runs the PyTorch twin")
     assert bench.main([*SMALL, "--mode", "inference", "--compare", "torch", "--no-memory", "--profile"]) == 0
     text = capsys.readouterr().out
     assert "torch" in text and "ratio" in text and "profile: one inference step" in text
@@ -49,16 +52,18 @@ def test_bench_compares_with_torch_and_profiles_inference(capsys):
 
 def test_profile_rows_cover_forward_and_backward_of_every_op():
     x, labels = bench.make_batch(2, (16, 16), 11, seed=0)
-    work = bench.Workload("tinyseg", "segnet_basic", x, labels, 11, seed=0)
+    work = bench.make_workload("tinyseg", "segnet_basic", x, labels, 11, seed=0)
     rows, total = bench.profile_step(work, "training")
     ops = {r["op"] for r in rows}
     # encoders: batch norm + ReLU fused; decoders: batch norm alone (no ReLU in SegNet-Basic)
     assert {"Conv2d", "BatchNormReLU", "BatchNorm", "MaxPool2d", "MaxUnpool2d", "CrossEntropy", "SGD.step"} <= ops
     assert all(r["backward_s"] > 0 for r in rows if r["op"] == "Conv2d")
     assert 0 < sum(r["forward_s"] + r["backward_s"] for r in rows) <= total
-    # the op classes are restored afterwards: no timing wrapper is left behind
+    # timed through the engine's op hook: no class is patched, no hook is left behind
     from tinyseg.functional.conv import Conv2d
-    assert Conv2d.__dict__["forward"].__func__.__name__ == "forward"
+    from tinyseg.tensor import _hooks
+    assert Conv2d.__dict__["forward"].__func__.__name__ == "forward" and _hooks == []
+    assert "step" not in vars(work.opt)  # the optimizer's timer is taken off again
 
 
 def test_bench_errors_are_one_line(capsys):
@@ -70,14 +75,32 @@ def test_bench_errors_are_one_line(capsys):
     assert "no PyTorch twin" in capsys.readouterr().err
 
 
+@pytest.mark.torch
 def test_torch_twin_has_the_tinyseg_weights():
-    torch = pytest.importorskip("torch", reason="the twins are PyTorch models")
-    from tinyseg import torch_twins
+    torch = import_torch(reason="the twins are PyTorch models")
+    from tinyseg import interop
 
     ours = models.create("segnet_basic", num_classes=5)
-    twin = torch_twins.from_tinyseg(ours)
-    assert isinstance(twin, torch_twins.TorchSegNetBasic)
-    assert_equal(twin.conv_decode3.weight.detach().numpy(), ours.conv_decode3.weight.numpy())
+    twin = interop.from_tinyseg(ours)  # what bench/baseline.py times
+    assert isinstance(twin, interop.TorchSegNetBasic)
+    assert_equal(twin.classifier.weight.detach().numpy(), ours.classifier.weight.numpy())
     with pytest.raises(ValueError, match="no PyTorch twin"):
-        torch_twins.twin_class("bayesian_segnet_basic")
-    assert torch.is_tensor(twin.conv1.bias)
+        interop.twin_class("bayesian_segnet_basic")
+    assert torch.is_tensor(twin.classifier.bias)
+
+
+def test_only_baseline_imports_torch_and_only_on_demand():
+    """Every use of PyTorch in the bench goes through bench/baseline.py, which no module imports
+    at load time: ``import tinyseg.bench`` and a run without --compare never load PyTorch."""
+    package = Path(bench.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = {a.name.split(".")[0] for n in imports if isinstance(n, ast.Import) for a in n.names}
+        names |= {(n.module or "").split(".")[0] for n in imports if isinstance(n, ast.ImportFrom) and n.level == 0}
+        if path.name != "baseline.py":
+            assert "torch" not in names, f"{path.name} imports torch: only baseline.py may"
+        top_level = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
+        loads_baseline = [n for n in top_level if n.module == "baseline" or any(a.name == "baseline" for a in n.names)]
+        assert not loads_baseline, f"{path.name} imports baseline at load time"
+        assert len(path.read_text(encoding="utf-8").splitlines()) < 300, f"{path.name} is too long to read whole"

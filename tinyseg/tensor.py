@@ -7,19 +7,30 @@ the result to its inputs. ``Tensor.backward`` walks that graph in reverse
 topological order (found iteratively, so a chain of any length works) and
 adds up the gradient of every input. Broadcasting is undone in exactly one
 place, :func:`_sum_to_shape`, so no backward has to think about it.
+
+Op hooks (:func:`op_hook`) see every Function's forward and backward run: ``tinyseg.profile()``
+(tinyseg/profiler.py) times them that way. With no hook active the engine pays one ``if``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import backend
 
-__all__ = ["Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor"]
+__all__ = ["Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "op_hook", "OpHook"]
 
 _grad_enabled = True
+
+OpHook = Callable[[type, str, "Context", tuple[Any, ...], Callable[[], Any]], Any]
+"""``hook(fn, phase, ctx, args, run) -> result``: wraps one op run. ``fn`` is the Function class,
+``phase`` "forward" or "backward", ``args`` the raw positional inputs (forward) or ``(grad,)``
+(backward); the hook must call ``run()`` once and return what it returned."""
+
+_hooks: list[OpHook] = []  # the active op hooks, outermost first; empty (the usual case): no cost
 
 
 def is_grad_enabled() -> bool:
@@ -36,6 +47,27 @@ def no_grad() -> Iterator[None]:
         yield
     finally:
         _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def op_hook(hook: OpHook) -> Iterator[None]:
+    """Call ``hook`` around every Function's forward and backward while the block runs.
+
+    Hooks nest (the first one entered is outermost) and are removed on exit, exceptions
+    included. ``tinyseg.profile()`` is one; a FLOP counter is another (tinyseg/bench/flops.py).
+    """
+    _hooks.append(hook)
+    try:
+        yield
+    finally:
+        _hooks.remove(hook)
+
+
+def _hooked(fn: type, phase: str, ctx: Context, args: tuple[Any, ...], run: Callable[[], Any]) -> Any:
+    """``run()`` through every active hook (called only when there is one)."""
+    for hook in reversed(tuple(_hooks)):
+        run = functools.partial(hook, fn, phase, ctx, args, run)
+    return run()
 
 
 class Context:
@@ -75,7 +107,10 @@ class Function:
         ctx = Context(needs)
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
         _check_one_device(cls, raw, kwargs)
-        out = cls.forward(ctx, *raw, **kwargs)
+        if _hooks:  # a profile (or another op hook) is watching
+            out = _hooked(cls, "forward", ctx, tuple(raw), lambda: cls.forward(ctx, *raw, **kwargs))
+        else:
+            out = cls.forward(ctx, *raw, **kwargs)
         extras: tuple[Any, ...] = ()
         if isinstance(out, tuple):
             out, *rest = out
@@ -266,7 +301,11 @@ class Tensor:
             if node._ctx is None:  # a leaf
                 node.grad = g if node.grad is None else node.grad + g
                 continue
-            parent_grads = node._fn.backward(node._ctx, g)
+            fn, ctx = node._fn, node._ctx
+            if _hooks:  # a profile (or another op hook) is watching
+                parent_grads = _hooked(fn, "backward", ctx, (g,), lambda: fn.backward(ctx, g))
+            else:
+                parent_grads = fn.backward(ctx, g)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
             for parent, pg in zip(node._parents, parent_grads):
