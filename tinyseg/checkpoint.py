@@ -139,11 +139,13 @@ def _unpack(obj: Any, arrays: Any, to_device: bool) -> Any:
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``.
 
-    The bytes are on disk before the name points at them (fsync), and the file gets the ordinary
-    mode 0644 (mkstemp makes it private, 0600). A crash or Ctrl-C mid-write leaves the old file (or
-    none), never half a file. Every file tinyseg writes goes through here.
+    The folder of ``path`` is created if it is missing. The bytes are on disk before the name
+    points at them (fsync), and the file gets the ordinary mode 0644 (mkstemp makes it private,
+    0600). A crash or Ctrl-C mid-write leaves the old file (or none), never half a file. Every file
+    tinyseg writes goes through here (``tinyseg.cli.atomic_write`` is this function).
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

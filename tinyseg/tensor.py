@@ -21,7 +21,7 @@ from typing import Any
 
 from . import backend
 
-__all__ = ["Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "op_hook", "OpHook"]
+__all__ = ["Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "as_tensor", "op_hook", "OpHook"]
 
 _grad_enabled = True
 
@@ -245,10 +245,6 @@ class Tensor:
         self.requires_grad = flag
         return self
 
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy with another dtype (gradient flows back, cast to the original dtype)."""
-        return F.Cast.apply(self, dtype=dtype)
-
     # ---- the backward pass ------------------------------------------------------------
     def _topological_order(self) -> list[Tensor]:
         """Every tensor that ``self`` depends on, inputs before the ops that use them.
@@ -317,7 +313,11 @@ class Tensor:
             if not retain_graph:
                 node._ctx, node._fn, node._parents = None, None, ()
 
-    # ---- operators (each one a Function in tinyseg.functional.basic) ------------------
+    # ---- operators -------------------------------------------------------------------
+    # a + b, a @ b, -a, a[i], a.reshape(...), a.sum(), a.exp(), a.astype(...) and the like are
+    # Functions of tinyseg.functional.basic, the layer above; that module gives them to Tensor
+    # when it is imported (``import tinyseg`` does so right after this module), so that no
+    # module imports one above it.
     def _lift(self, other: Any) -> Tensor:
         """``other`` (a number, list or host array) as a Tensor of self's dtype on self's device;
         a GPU array next to a CPU tensor stays where it is, for Function.apply to report."""
@@ -326,53 +326,6 @@ class Tensor:
         if backend.is_cupy_array(other) and not backend.is_cupy_array(self.data):
             return Tensor._of(other)
         return Tensor._of(backend.xp_of(self.data).asarray(other, dtype=self.dtype))
-
-    def __add__(self, other: Any) -> Tensor:
-        return F.Add.apply(self, self._lift(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return F.Add.apply(self._lift(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return F.Sub.apply(self, self._lift(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return F.Sub.apply(self._lift(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return F.Mul.apply(self, self._lift(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return F.Mul.apply(self._lift(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return F.Div.apply(self, self._lift(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return F.Div.apply(self._lift(other), self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return F.Pow.apply(self, self._lift(other))
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return F.Pow.apply(self._lift(other), self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return F.MatMul.apply(self, self._lift(other))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return F.MatMul.apply(self._lift(other), self)
-
-    def __neg__(self) -> Tensor:
-        return F.Neg.apply(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        def on_device(i: Any) -> Any:  # index arrays go where the data is (host arrays are copied over)
-            i = i.data if isinstance(i, Tensor) else i
-            return backend.to_device_of(i, self.data) if backend.is_array(i) else i
-
-        index = tuple(map(on_device, index)) if isinstance(index, tuple) else on_device(index)
-        return F.GetItem.apply(self, index=index)
 
     # comparisons give plain boolean tensors with no gradient
     def _compare(self, other: Any, op: str) -> Tensor:
@@ -400,22 +353,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- methods ----------------------------------------------------------------------
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same elements in ``shape`` (one dimension may be -1)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return F.Reshape.apply(self, shape=shape)
-
-    view = reshape
-
     def flatten(self, start_dim: int = 0) -> Tensor:
         return self.reshape(*self.shape[:start_dim], -1)
-
-    def permute(self, *axes: Any) -> Tensor:
-        """Reorder the dimensions: ``x.permute(0, 2, 3, 1)`` turns NCHW into NHWC."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return F.Permute.apply(self, axes=axes)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two dimensions (the last two by default)."""
@@ -427,27 +366,6 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return F.Sum.apply(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return F.Mean.apply(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return F.Max.apply(self, axis=axis, keepdims=keepdims)
-
-    def exp(self) -> Tensor:
-        return F.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return F.Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return F.Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return F.Abs.apply(self)
-
     def argmax(self, axis: Any = None) -> Tensor:
         """Index of the largest value (no gradient)."""
         return Tensor._of(self.data.argmax(axis=axis))
@@ -458,4 +376,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-from .functional import basic as F  # noqa: E402  (basic.py needs Function defined above)
+def as_tensor(x: Any) -> Tensor:
+    """``x`` itself if it is a Tensor, else ``Tensor(x)``: how every op in ``tinyseg.functional``
+    accepts plain arrays as well as Tensors."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+

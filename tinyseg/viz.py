@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .cli import atomic_write
+from .checkpoint import atomic_write
 from .data import colorize
 
 __all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves"]

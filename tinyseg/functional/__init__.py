@@ -2,7 +2,7 @@
 
 from .activation import dropout, log_softmax, relu, softmax
 from .basic import (
-    abs, add, amax, cast, div, exp, log, matmul, mean, mul, neg, permute, pow, reshape, sqrt, sub, sum,
+    abs, add, cast, div, exp, log, matmul, mean, mul, neg, permute, pow, reshape, sqrt, sub, sum,
 )
 from .conv import conv2d, conv_impl, conv_transpose2d
 from .interpolate import interpolate
@@ -11,7 +11,7 @@ from .norm import batch_norm, batch_norm_relu, local_response_norm
 from .pool import indices_from_torch, indices_to_torch, max_pool2d, max_unpool2d
 
 __all__ = [
-    "abs", "add", "amax", "cast", "div", "exp", "log", "matmul", "mean", "mul", "neg", "permute",
+    "abs", "add", "cast", "div", "exp", "log", "matmul", "mean", "mul", "neg", "permute",
     "pow", "reshape", "sqrt", "sub", "sum",
     "conv2d", "conv_transpose2d", "conv_impl", "interpolate", "max_pool2d", "max_unpool2d", "indices_to_torch", "indices_from_torch",
     "relu", "softmax", "log_softmax", "dropout", "batch_norm", "batch_norm_relu", "local_response_norm", "cross_entropy",

@@ -9,13 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 
 __all__ = ["relu", "softmax", "log_softmax", "dropout", "default_generator", "manual_seed"]
 
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 class ReLU(Function):
@@ -92,17 +89,17 @@ class Dropout(Function):
 
 def relu(x: Tensor) -> Tensor:
     """Rectified linear unit, elementwise max(x, 0). x: any shape."""
-    return ReLU.apply(_t(x))
+    return ReLU.apply(as_tensor(x))
 
 
 def softmax(x: Tensor, dim: int = 1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (the class axis 1 of (N, K, H, W) logits by default)."""
-    return Softmax.apply(_t(x), dim=dim)
+    return Softmax.apply(as_tensor(x), dim=dim)
 
 
 def log_softmax(x: Tensor, dim: int = 1) -> Tensor:
     """log(softmax(x, dim)), computed without overflow or log(0) for large logits."""
-    return LogSoftmax.apply(_t(x), dim=dim)
+    return LogSoftmax.apply(as_tensor(x), dim=dim)
 
 
 # ---- dropout's randomness ------------------------------------------------------------------
@@ -134,7 +131,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    x = _t(x)
+    x = as_tensor(x)
     if not training or p == 0.0:
         return x
     return Dropout.apply(x, p=float(p), generator=generator if generator is not None else default_generator())

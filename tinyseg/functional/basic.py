@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "matmul", "exp", "log", "sqrt", "abs",
-    "reshape", "permute", "sum", "mean", "amax", "cast",
+    "reshape", "permute", "sum", "mean", "cast",
 ]
 
 
@@ -306,90 +306,182 @@ class Max(Function):
 # ---- function-style spellings (torch.add, torch.exp, ...) ----------------------------
 
 
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
 
 def add(a: Tensor, b: Tensor) -> Tensor:
     """a + b with broadcasting."""
-    return _t(a) + b
+    return as_tensor(a) + b
 
 
 def sub(a: Tensor, b: Tensor) -> Tensor:
     """a - b with broadcasting."""
-    return _t(a) - b
+    return as_tensor(a) - b
 
 
 def mul(a: Tensor, b: Tensor) -> Tensor:
     """a * b with broadcasting."""
-    return _t(a) * b
+    return as_tensor(a) * b
 
 
 def div(a: Tensor, b: Tensor) -> Tensor:
     """a / b with broadcasting."""
-    return _t(a) / b
+    return as_tensor(a) / b
 
 
 def pow(a: Tensor, b: Any) -> Tensor:  # noqa: A001 (torch.pow's name)
     """a ** b with broadcasting."""
-    return _t(a) ** b
+    return as_tensor(a) ** b
 
 
 def neg(a: Tensor) -> Tensor:
     """-a."""
-    return -_t(a)
+    return -as_tensor(a)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """a (..., n, k) @ b (..., k, m) -> (..., n, m)."""
-    return _t(a) @ b
+    return as_tensor(a) @ b
 
 
 def exp(a: Tensor) -> Tensor:
     """Elementwise e**a."""
-    return Exp.apply(_t(a))
+    return Exp.apply(as_tensor(a))
 
 
 def log(a: Tensor) -> Tensor:
     """Elementwise natural log."""
-    return Log.apply(_t(a))
+    return Log.apply(as_tensor(a))
 
 
 def sqrt(a: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(_t(a))
+    return Sqrt.apply(as_tensor(a))
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001
     """Elementwise |a|."""
-    return Abs.apply(_t(a))
+    return Abs.apply(as_tensor(a))
 
 
 def cast(a: Tensor, dtype: Any) -> Tensor:
     """a converted to ``dtype``."""
-    return Cast.apply(_t(a), dtype=dtype)
+    return Cast.apply(as_tensor(a), dtype=dtype)
 
 
 def reshape(a: Tensor, shape: tuple[int, ...]) -> Tensor:
     """a viewed as ``shape``."""
-    return Reshape.apply(_t(a), shape=tuple(shape))
+    return Reshape.apply(as_tensor(a), shape=tuple(shape))
 
 
 def permute(a: Tensor, axes: tuple[int, ...]) -> Tensor:
     """a with its dimensions reordered."""
-    return Permute.apply(_t(a), axes=tuple(axes))
+    return Permute.apply(as_tensor(a), axes=tuple(axes))
 
 
 def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes by default)."""
-    return Sum.apply(_t(a), axis=axis, keepdims=keepdims)
+    return Sum.apply(as_tensor(a), axis=axis, keepdims=keepdims)
 
 
 def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes by default)."""
-    return Mean.apply(_t(a), axis=axis, keepdims=keepdims)
+    return Mean.apply(as_tensor(a), axis=axis, keepdims=keepdims)
 
 
-def amax(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``; ties share the gradient equally."""
-    return Max.apply(_t(a), axis=axis, keepdims=keepdims)
+# ---- Tensor's operators and methods ----------------------------------------------------------
+# tinyseg.tensor (the layer below) holds Tensor and the autograd engine; the operators are the
+# Functions above, so they are given to Tensor here, when this module is imported (tinyseg's
+# __init__ imports tinyseg.functional right after tinyseg.tensor). Each method below becomes
+# ``Tensor.<name>``.
+
+
+class _TensorMethods:
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy with another dtype (gradient flows back, cast to the original dtype)."""
+        return Cast.apply(self, dtype=dtype)
+
+    def __add__(self, other: Any) -> Tensor:
+        return Add.apply(self, self._lift(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return Add.apply(self._lift(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return Div.apply(self._lift(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return Pow.apply(self, self._lift(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return Pow.apply(self._lift(other), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return MatMul.apply(self, self._lift(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return MatMul.apply(self._lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return Neg.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        def on_device(i: Any) -> Any:  # index arrays go where the data is (host arrays are copied over)
+            i = i.data if isinstance(i, Tensor) else i
+            return backend.to_device_of(i, self.data) if backend.is_array(i) else i
+
+        index = tuple(map(on_device, index)) if isinstance(index, tuple) else on_device(index)
+        return GetItem.apply(self, index=index)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in ``shape`` (one dimension may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
+
+    def permute(self, *axes: Any) -> Tensor:
+        """Reorder the dimensions: ``x.permute(0, 2, 3, 1)`` turns NCHW into NHWC."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return Permute.apply(self, axes=axes)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def exp(self) -> Tensor:
+        return Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return Abs.apply(self)
+
+
+for _name, _method in list(vars(_TensorMethods).items()):
+    if callable(_method):
+        _method.__qualname__ = f"Tensor.{_name}"
+        setattr(Tensor, _name, _method)
+del _name, _method

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 from . import conv_fast
 from .window import Pads, dilate, output_size, pad2d, pair, windows
 
@@ -224,10 +224,6 @@ class ConvTranspose2d(Function):
         return gx, gw, gb
 
 
-def _tensor(a: Any) -> Any:
-    return a if a is None or isinstance(a, Tensor) else Tensor(a)
-
-
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, int] = 1,
            padding: int | tuple[int, int] = 0) -> Tensor:
     """2-d convolution (cross-correlation, as in PyTorch) of a batch of images.
@@ -238,7 +234,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     backward: gx is the convolution of the dilated, padded output gradient with the kernel
     flipped and transposed (O <-> C); gw = g^T @ windows; gb = sum g. Kernels: :class:`conv_impl`.
     """
-    return Conv2d.apply(_tensor(x), _tensor(weight), _tensor(bias),
+    return Conv2d.apply(as_tensor(x), as_tensor(weight), None if bias is None else as_tensor(bias),
                         stride=pair(stride, "stride"), padding=pair(padding, "padding"))
 
 
@@ -254,6 +250,6 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     backward: gx = conv2d(g, weight, stride, padding); gw = conv2d's weight gradient with
     g as the input and x as the output gradient; gb = sum g.
     """
-    return ConvTranspose2d.apply(_tensor(x), _tensor(weight), _tensor(bias),
+    return ConvTranspose2d.apply(as_tensor(x), as_tensor(weight), None if bias is None else as_tensor(bias),
                                  stride=pair(stride, "stride"), padding=pair(padding, "padding"),
                                  output_padding=pair(output_padding, "output_padding"))

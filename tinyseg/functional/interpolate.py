@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 from .window import pair
 
 __all__ = ["interpolate"]
@@ -57,7 +57,7 @@ def interpolate(x: Tensor, size: int | tuple[int, int], mode: str = "bilinear",
     if mode != "bilinear" or align_corners:
         raise ValueError(f"interpolate: only mode='bilinear' with align_corners=False is implemented, "
                          f"got mode={mode!r}, align_corners={align_corners}")
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     size = pair(size, "size")
     if x.ndim != 4 or min(size) < 1:
         raise ValueError(f"interpolate: expected x (N, C, H, W) and a positive size, got x {x.shape}, size {size}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 
 __all__ = ["cross_entropy"]
 
@@ -102,7 +102,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"cross_entropy: normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-    logits = input if isinstance(input, Tensor) else Tensor(input)
+    logits = as_tensor(input)
     target = target.data if isinstance(target, Tensor) else target
     weight = weight.data if isinstance(weight, Tensor) else weight
     xp = backend.xp_of(logits.data)

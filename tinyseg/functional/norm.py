@@ -10,14 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 from .window import is_channels_last
 
 __all__ = ["batch_norm", "batch_norm_relu", "local_response_norm"]
 
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _per_channel(v: Any, like: Any) -> Any:
@@ -148,7 +145,7 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     place: r = (1 - momentum) r + momentum * stat, with the unbiased variance, as PyTorch does.
     training=False: use the running statistics instead (the output is then linear in x).
     """
-    x = _t(x)
+    x = as_tensor(x)
     running_mean, running_var = _check_args("batch_norm", x, running_mean, running_var, weight, bias, training)
     return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
                            training=training, momentum=float(momentum), eps=float(eps))
@@ -227,7 +224,7 @@ def batch_norm_relu(x: Tensor, running_mean: Any, running_var: Any, weight: Tens
     x: (N, C) or (N, C, H, W); weight, bias: (C,); running_mean, running_var: (C,) and the
     training / momentum / eps rules as in :func:`batch_norm`. Returns the shape of x.
     """
-    x = _t(x)
+    x = as_tensor(x)
     running_mean, running_var = _check_args("batch_norm_relu", x, running_mean, running_var, weight, bias, training)
     return BatchNormReLU.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
                                training=training, momentum=float(momentum), eps=float(eps))
@@ -276,7 +273,7 @@ def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float =
     x: (N, C, H, W) (or (N, C, ...)). Same window and alpha/size averaging as
     torch.nn.functional.local_response_norm (Caffe's ACROSS_CHANNELS LRN, as in SegNet-Basic).
     """
-    x = _t(x)
+    x = as_tensor(x)
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: expected input (N, C, H, W), got shape {x.shape}")
     if size < 1:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from ..tensor import Context, Function, Tensor
+from ..tensor import Context, Function, Tensor, as_tensor
 from .window import output_size as n_windows
 from .window import pair, windows, zeros_like_layout
 
@@ -127,9 +127,6 @@ class MaxUnpool2d(Function):
         return _gather(grad, indices, ctx.kernel_size, ctx.stride), None
 
 
-def _tensor(a: Any) -> Tensor:
-    return a if isinstance(a, Tensor) else Tensor(a)
-
 
 def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2,
                stride: int | tuple[int, int] | None = None) -> tuple[Tensor, Tensor]:
@@ -142,7 +139,7 @@ def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2,
     backward: gx = zeros with g added at each window's argmax.
     """
     k, s = _params("max_pool2d", kernel_size, stride)
-    return MaxPool2d.apply(_tensor(x), kernel_size=k, stride=s)
+    return MaxPool2d.apply(as_tensor(x), kernel_size=k, stride=s)
 
 
 def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int] = 2,
@@ -156,7 +153,7 @@ def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int] 
     backward: gx = g gathered at the remembered positions.
     """
     k, s = _params("max_unpool2d", kernel_size, stride)
-    x, indices = _tensor(x), _tensor(indices)
+    x, indices = as_tensor(x), as_tensor(indices)
     if x.ndim != 4 or x.shape != indices.shape:
         raise ValueError(f"max_unpool2d: x {x.shape} and indices {indices.shape} must be the same (N, C, Ho, Wo)")
     ho, wo = x.shape[2:]
@@ -199,7 +196,7 @@ def indices_to_torch(indices: Tensor | Any, kernel_size: int | tuple[int, int] =
     """
     k, s = _params("indices_to_torch", kernel_size, stride)
     width = _input_width("indices_to_torch", input_size)
-    idx = _tensor(indices).data
+    idx = as_tensor(indices).data
     xp = backend.xp_of(idx)
     rows, cols = _plane_grid(idx.shape, s, xp)
     idx = idx.astype("int64")

@@ -11,16 +11,13 @@ from ..functional.activation import dropout, relu
 from ..functional.conv import conv2d, conv_transpose2d
 from ..functional.norm import batch_norm, batch_norm_relu, local_response_norm
 from ..functional.pool import max_pool2d, max_unpool2d
+from ..functional.window import pair
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
 __all__ = ["Conv2d", "ConvTranspose2d", "BatchNorm2d", "ReLU", "MaxPool2d", "MaxUnpool2d",
            "LocalResponseNorm", "Dropout"]
-
-
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def _empty(*shape: int) -> Parameter:
@@ -40,7 +37,7 @@ class Conv2d(Module):
                  *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
+        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
         self.weight = init.kaiming_normal_(_empty(out_channels, in_channels, *self.kernel_size), rng)
         self.bias = init.zeros_(_empty(out_channels)) if bias else None
 
@@ -65,8 +62,8 @@ class ConvTranspose2d(Module):
                  *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
-        self.output_padding = _pair(output_padding)
+        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        self.output_padding = pair(output_padding)
         self.weight = init.kaiming_normal_(_empty(in_channels, out_channels, *self.kernel_size), rng)
         self.bias = init.zeros_(_empty(out_channels)) if bias else None
 

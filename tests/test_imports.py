@@ -1,0 +1,173 @@
+"""The layering of tinyseg, read from its source: every import points down, and nothing cycles.
+
+Each module of tinyseg is parsed with ``ast`` (nothing is imported), its imports of tinyseg
+modules are collected (relative and absolute, top level and inside functions), and each module
+gets a rank from ``RANKS``; an import may go to the same rank or lower, never higher, unless it is
+in ``ALLOWED`` with its reason. Bottom to top:
+
+    0  backend                       numpy or cupy
+    1  tensor                        Tensor, Function, the autograd engine
+    2  functional                    every op with its backward (gives Tensor its operators)
+    3  nn                            Module, Parameter, layers
+    4  models                        SegNet and friends
+    5  optim, data, metrics, checkpoint, interop, profiler, gradcheck, viz, bench (its jobs),
+       torch_twins (a shim for interop), loop (when it exists)
+    6  cli, train, evaluate, predict, bn_stats, bench.command (the commands)
+    7  tinyseg (the package's __init__: it re-exports from below)
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tinyseg"
+
+# Longest matching prefix wins, so "tinyseg.bench.command" outranks "tinyseg.bench".
+RANKS = {
+    "tinyseg.backend": 0,
+    "tinyseg.tensor": 1,
+    "tinyseg.functional": 2,
+    "tinyseg.nn": 3,
+    "tinyseg.models": 4,
+    **{f"tinyseg.{name}": 5 for name in (
+        "optim", "data", "metrics", "checkpoint", "interop", "profiler", "gradcheck", "viz",
+        "bench", "torch_twins", "loop")},
+    **{f"tinyseg.{name}": 6 for name in (
+        "cli", "train", "evaluate", "predict", "bn_stats", "bench.command", "bench.__main__")},
+    "tinyseg.bench.__init__": 6,  # the bench package's __init__ re-exports its command
+    "tinyseg": 7,
+}
+TOP = "tinyseg"
+
+# (importer, imported): why this upward import is all right. Keep it short.
+ALLOWED = {
+    ("tinyseg.checkpoint", "tinyseg"):
+        "reads tinyseg.__version__ to stamp a checkpoint; the package is always initialised "
+        "before any of its modules, so this adds no cycle",
+    ("tinyseg.models.segnet", "tinyseg.interop.vgg16"):
+        "lazily, inside the deprecated load_vgg16_encoder shim that forwards to tinyseg.interop",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def rank(name: str) -> int:
+    key = f"{name}.__init__" if _is_package(name) and f"{name}.__init__" in RANKS else name
+    while key not in RANKS:
+        key = key.rsplit(".", 1)[0]
+    return RANKS[key]
+
+
+def imports(name: str) -> list[tuple[str, bool]]:
+    """The tinyseg modules that ``name`` imports, each with True when the import is inside a
+    function or method (done when called, not when ``name`` is imported)."""
+    package = name if _is_package(name) else name.rsplit(".", 1)[0]
+    found: list[tuple[str, bool]] = []
+
+    def target(base: str, alias: str | None) -> str:
+        sub = f"{base}.{alias}" if alias else base
+        return sub if sub in MODULES else base
+
+    def visit(node: ast.AST, lazy: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(child, ast.Import):
+                found.extend((a.name, inner) for a in child.names if a.name.split(".")[0] == TOP)
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[:len(parts) - child.level + 1] + ([child.module] if child.module else []))
+                elif child.module and child.module.split(".")[0] == TOP:
+                    base = child.module
+                else:
+                    base = None
+                if base is not None:
+                    found.extend((target(base, a.name), inner) for a in child.names)
+            visit(child, inner)
+
+    visit(ast.parse(MODULES[name].read_text(encoding="utf-8")), False)
+    return [(t, lazy) for t, lazy in found if t in MODULES]
+
+
+GRAPH = {name: imports(name) for name in MODULES}
+
+
+def test_the_ranks_cover_every_module():
+    assert all(rank(name) is not None for name in MODULES)
+    assert rank("tinyseg.functional.conv") == 2 and rank("tinyseg.bench.command") == 6
+    assert rank("tinyseg.bench.timing") == 5 and rank("tinyseg") == 7
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["at import time", "inside functions"])
+def test_every_import_points_down(lazy):
+    upward = [f"{src} (rank {rank(src)}) imports {dst} (rank {rank(dst)})"
+              for src, targets in GRAPH.items() for dst, inner in targets
+              if inner == lazy and rank(dst) > rank(src) and (src, dst) not in ALLOWED]
+    assert not upward, "imports that point up (fix them, or add them to ALLOWED with a reason):\n" + "\n".join(upward)
+
+
+def test_the_allow_list_is_still_needed():
+    used = {(src, dst) for src, targets in GRAPH.items() for dst, _ in targets}
+    assert set(ALLOWED) <= used, f"no longer imported, drop from ALLOWED: {set(ALLOWED) - used}"
+
+
+def test_the_check_would_catch_an_upward_import():
+    assert rank("tinyseg.nn") > rank("tinyseg.functional.conv")
+    assert rank("tinyseg.cli") > rank("tinyseg.viz")
+    assert rank("tinyseg.functional.basic") > rank("tinyseg.tensor")
+
+
+def test_no_import_cycles_at_import_time():
+    """Top-level imports only. Importing ``a.b.c`` runs ``a.b`` first, so a package counts as
+    imported too (except the root package, which is always initialised before its modules)."""
+    edges: dict[str, set[str]] = {name: set() for name in MODULES}
+    for src, targets in GRAPH.items():
+        if src == TOP:
+            continue
+        for dst, lazy in targets:
+            if lazy or dst == TOP:
+                continue
+            parts = dst.split(".")
+            for i in range(2, len(parts) + 1):
+                step = ".".join(parts[:i])
+                if step in MODULES and not src.startswith(step + ".") and step != src:
+                    edges[src].add(step)
+
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+
+    def walk(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                walk(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(edges):
+        if name not in state:
+            walk(name)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_tensor_imports_nothing_above_the_backend():
+    assert {dst for dst, _ in GRAPH["tinyseg.tensor"]} <= {"tinyseg.backend"}
