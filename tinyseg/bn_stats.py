@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from . import backend, checkpoint, nn
-from .cli import CLIError, parse_size, run_command
+from .cli import (
+    CLIError, check_input_file, check_input_folder, check_number, check_output, check_size, parse_size, run_command,
+)
 from .data import CamVid, DataLoader, SyntheticScenes
 from .tensor import Tensor, no_grad
 from .train import make_transforms
@@ -89,10 +91,16 @@ def _training_set(args: argparse.Namespace, meta: dict[str, Any], size: tuple[in
 
 def bn_stats(args: argparse.Namespace) -> Path:
     """Load, recompute over the training split, save to ``args.out``; returns the path written."""
+    check_input_file("--checkpoint", args.checkpoint)
+    check_input_folder("--data", args.data)
     if args.batch_size < 2:
         raise CLIError(f"--batch-size must be at least 2 (batch statistics need 2 images), got {args.batch_size}")
+    check_number("--workers", args.workers, low=0)
     if args.out.resolve() == args.checkpoint.resolve():
         raise CLIError(f"--out {args.out} would overwrite the checkpoint it reads; choose another file")
+    check_output("--out", args.out, folder=False)
+    if args.size is not None:
+        check_size(args.size, (checkpoint.read_meta(args.checkpoint).get("model") or {}).get("name"))
     backend.use(args.backend)
     model = checkpoint.load_checkpoint(args.checkpoint)
     meta = model.checkpoint_meta

@@ -1,12 +1,14 @@
-"""What the three commands (train, evaluate, predict) share: one-line errors, atomic writes.
+"""What the commands (train, evaluate, predict, bn_stats) share: one-line errors, atomic writes,
+the checks of their options.
 
-Nothing here knows about models; it is the thin layer between a command line and files.
+Nothing here builds models; it is the thin layer between a command line and files.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,19 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from . import checkpoint
+from .checkpoint import atomic_write  # the one atomic writer (fsync, then rename), re-exported
 
 __all__ = ["CLIError", "atomic_write", "write_json", "save_png", "parse_size", "run_command"]
 
 
 class CLIError(Exception):
     """A problem with the command line or its files, reported as one line (exit code 2)."""
-
-
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
-    """Create the folder of ``path`` and write the file atomically, mode 0644 (``checkpoint.atomic_write``)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    checkpoint.atomic_write(path, write)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -68,3 +64,66 @@ def run_command(prog: str, main: Callable[[], int]) -> int:
     except _known_errors() as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+
+
+# ---- option checks shared by the commands (before any data is read or model built) ----------
+
+# How many 2x2 poolings each registered model makes: --size must be at least 2**pools each way.
+# The models check this only once an image reaches them (models/segnet.py check_input) and keep
+# no attribute for it, so the commands keep this small table (an unknown name is not checked).
+MODEL_POOLS = {"segnet_basic": 4, "bayesian_segnet_basic": 4, "fcn_basic": 4, "segnet": 5}
+
+
+def check_number(option: str, value: float | None, *, low: float, low_ok: bool = True,
+                 high: float | None = None, high_ok: bool = False) -> None:
+    """A CLIError naming ``option`` when ``value`` (None: not given) is not a finite number in the range."""
+    if value is None:
+        return
+    high_text = "" if high is None else f" and {'at most' if high_ok else 'below'} {high:g}"
+    allowed = f"{'at least' if low_ok else 'greater than'} {low:g}{high_text}"
+    bad = not math.isfinite(value) or value < low or (value == low and not low_ok)
+    if high is not None:
+        bad = bad or value > high or (value == high and not high_ok)
+    if bad:
+        finite = "" if math.isfinite(value) else "a finite number "
+        raise CLIError(f"{option} must be {finite}{allowed}, got {value:g}")
+
+
+def check_size(size: tuple[int, int] | None, model_name: str | None, option: str = "--size") -> None:
+    """A CLIError when HxW is too small for the model's poolings (2**pools each way)."""
+    pools = MODEL_POOLS.get(model_name or "")
+    if size is None or pools is None:
+        return
+    if min(size) < 2**pools:
+        raise CLIError(f"{option} {size[0]}x{size[1]} is too small for {model_name} ({pools} poolings): "
+                       f"height and width must be at least {2**pools}")
+
+
+def check_input_file(option: str, path: Path | None) -> None:
+    """A CLIError when ``path`` is given but is not an existing file."""
+    if path is None:
+        return
+    if not path.exists():
+        raise CLIError(f"{option} {path}: no such file")
+    if not path.is_file():
+        raise CLIError(f"{option} {path}: not a file")
+
+
+def check_input_folder(option: str, path: Path | None) -> None:
+    """A CLIError when ``path`` is given but is not an existing folder."""
+    if path is None:
+        return
+    if not path.exists():
+        raise CLIError(f"{option} {path}: no such folder")
+    if not path.is_dir():
+        raise CLIError(f"{option} {path}: not a folder")
+
+
+def check_output(option: str, path: Path | None, *, folder: bool) -> None:
+    """A CLIError when the output ``path`` exists as the wrong kind (a file for a folder, or the reverse)."""
+    if path is None or not path.exists():
+        return
+    if folder and not path.is_dir():
+        raise CLIError(f"{option} {path} is a file; it must be a folder (or not exist yet)")
+    if not folder and path.is_dir():
+        raise CLIError(f"{option} {path} is a folder; it must be a file name")

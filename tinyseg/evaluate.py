@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from . import backend, checkpoint, models
-from .cli import CLIError, parse_size, run_command, write_json
+from .cli import (
+    CLIError, check_input_file, check_input_folder, check_number, check_output, check_size, parse_size,
+    run_command, write_json,
+)
 from .data import CAMVID_CLASSES, CamVid, DataLoader, SyntheticScenes
 from .data import transforms as T
 from .functional import interpolate
@@ -34,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--data", type=Path, help="CamVid root; default: the synthetic validation scenes")
-    p.add_argument("--split", default="val", choices=["train", "val", "test"])
+    p.add_argument("--split", choices=["train", "val", "test"], help="the CamVid split, with --data (default: val)")
     p.add_argument("--size", type=parse_size, help="resize to HxW (default: the size the model was trained at)")
     p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
     p.add_argument("--batch-size", type=int, default=4)
@@ -76,9 +79,26 @@ def predict_batch(model: Any, images: Any, mc_samples: int = 0, out_size: tuple[
         return scores.data.argmax(axis=1)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every option checked before any data is read or model built: one CLIError each."""
+    check_input_file("--checkpoint", args.checkpoint)
+    check_input_folder("--data", args.data)
+    if args.data is None and args.split is not None:
+        raise CLIError(f"--split {args.split} needs --data (the synthetic scenes have one validation set)")
+    check_number("--batch-size", args.batch_size, low=1)
+    check_number("--mc-samples", args.mc_samples, low=0)
+    check_number("--workers", args.workers, low=0)
+    check_output("--json", args.json, folder=False)
+    if args.size is not None:
+        check_size(args.size, (checkpoint.read_meta(args.checkpoint).get("model") or {}).get("name"))
+
+
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Scores of the checkpoint on the chosen split, at the labels' resolution: G, C, mIoU, BF,
     per-class figures, and the sizes involved (``label_size``, ``input_size``)."""
+    check_args(args)
+    if args.split is None:
+        args.split = "val"
     backend.use(args.backend)
     model = checkpoint.load_checkpoint(args.checkpoint)
     meta = model.checkpoint_meta

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, checkpoint, models
-from .cli import CLIError, run_command, save_png
+from .cli import CLIError, check_input_file, check_number, check_output, run_command, save_png
 from .data import colorize, resize_label
 from .functional import interpolate
 from .tensor import Tensor, no_grad
@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run() -> int:
-        if args.mc_samples < 0:
-            raise CLIError(f"--mc-samples must be >= 0, got {args.mc_samples}")
+        check_input_file("--checkpoint", args.checkpoint)
+        check_number("--mc-samples", args.mc_samples, low=0)
+        check_output("--out", args.out, folder=True)
         predict(args)
         return 0
 

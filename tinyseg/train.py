@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 
 from . import backend, checkpoint, models, nn, optim
-from .cli import CLIError, atomic_write, parse_size, run_command, save_png, write_json
+from .cli import (
+    CLIError, atomic_write, check_input_file, check_input_folder, check_number, check_output, check_size,
+    parse_size, run_command, save_png, write_json,
+)
 from .data import (
     CAMVID_CLASSES, SEGNET_TUTORIAL_WEIGHTS, CamVid, DataLoader, SyntheticScenes, colorize,
     median_frequency_weights,
@@ -101,6 +104,31 @@ def build_parser(only_given: bool = False) -> argparse.ArgumentParser:
     return p
 
 
+# ---- checking the command line (before any data is read or model built) --------------------
+
+def _check_args(args: argparse.Namespace, warmup_typed: bool = True) -> None:
+    """Every option checked up front (after the recipe filled in the defaults): one CLIError each.
+
+    warmup_typed: --warmup-iters was typed (a recipe's warm-up may outlast a short test run)."""
+    check_number("--lr", args.lr, low=0, low_ok=False)
+    check_number("--momentum", args.momentum, low=0, high=1)
+    check_number("--weight-decay", args.weight_decay, low=0)
+    check_number("--epochs", args.epochs, low=0, low_ok=False)
+    for name in ("iters", "batch_size", "val_every", "log_every", "synthetic"):
+        check_number(f"--{name.replace('_', '-')}", getattr(args, name), low=1)
+    check_number("--workers", args.workers, low=0)
+    check_number("--warmup-iters", args.warmup_iters, low=0)
+    check_number("--seed", args.seed, low=0)
+    if warmup_typed and args.iters is not None and args.warmup_iters >= args.iters:
+        raise CLIError(f"--warmup-iters must be below --iters ({args.iters}), got {args.warmup_iters}")
+    if args.data is None and args.synthetic < args.batch_size:
+        raise CLIError(f"--synthetic {args.synthetic} is fewer than one batch; it must be at least "
+                       f"--batch-size ({args.batch_size})")
+    check_size(args.size, args.model)
+    check_input_folder("--data", args.data)
+    check_output("--out", args.out, folder=True)
+
+
 # ---- set-up -----------------------------------------------------------------------------
 
 
@@ -140,18 +168,14 @@ def _settings(args: argparse.Namespace) -> None:
     if args.data is None and args.recipe != "synthetic":
         raise CLIError(f"--recipe {args.recipe} needs --data (the CamVid root)")
     recipe = RECIPES[args.recipe]
+    warmup_typed = args.warmup_iters is not None and args.resume is None
     for name in ("size", "augment", "lr_schedule", "warmup_iters", "class_weights", "batch_size", "val_every"):
         if getattr(args, name) is None:
             setattr(args, name, recipe[name])
     if args.iters is None and args.epochs is None:
         args.iters = recipe["iters"]
     args.lr = args.lr if args.lr is not None else (recipe["lr"] if args.optimizer == "sgd" else 1e-3)
-    for name in ("batch_size", "val_every", "log_every", "iters"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.warmup_iters < 0:
-        raise CLIError(f"--warmup-iters must be at least 0, got {args.warmup_iters}")
+    _check_args(args, warmup_typed)
     if args.out is None:
         args.out = Path("runs") / f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -217,12 +241,12 @@ class _StopFlag:
 
 
 def train(args: argparse.Namespace) -> int:
+    if args.tf32 and args.backend != "cupy":
+        raise CLIError("--tf32 needs --backend cupy (TF32 is a GPU tensor-core format)")
+    _settings(args)  # fills in the recipe's defaults and checks every option: nothing read or built yet
     if args.tf32:
-        if args.backend != "cupy":
-            raise CLIError("--tf32 needs --backend cupy (TF32 is a GPU tensor-core format)")
         backend.allow_tf32()
     backend.use(args.backend)
-    _settings(args)
     train_set, val_set = _datasets(args)
     weights = _class_weights(args.class_weights, train_set)
 
@@ -360,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run() -> int:
+        check_input_file("--resume", args.resume)
         return train(_args_for_resume(argv, args) if args.resume is not None else args)
 
     return run_command("tinyseg.train", run)
