@@ -24,7 +24,7 @@ from typing import Any
 
 from . import backend, checkpoint, nn
 from .cli import (
-    CLIError, check_input_file, check_input_folder, check_number, check_output, check_size, parse_size, run_command,
+    CLIError, check_exists, check_number, check_output, check_size, parse_size, run_command,
 )
 from .data import CamVid, DataLoader, SyntheticScenes
 from .tensor import Tensor, no_grad
@@ -91,8 +91,8 @@ def _training_set(args: argparse.Namespace, meta: dict[str, Any], size: tuple[in
 
 def bn_stats(args: argparse.Namespace) -> Path:
     """Load, recompute over the training split, save to ``args.out``; returns the path written."""
-    check_input_file("--checkpoint", args.checkpoint)
-    check_input_folder("--data", args.data)
+    check_exists("--checkpoint", args.checkpoint, folder=False)
+    check_exists("--data", args.data, folder=True)
     if args.batch_size < 2:
         raise CLIError(f"--batch-size must be at least 2 (batch statistics need 2 images), got {args.batch_size}")
     check_number("--workers", args.workers, low=0)

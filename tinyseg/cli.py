@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import models
 from .checkpoint import atomic_write  # the one atomic writer (fsync, then rename), re-exported
 
 __all__ = ["CLIError", "atomic_write", "write_json", "save_png", "parse_size", "run_command"]
@@ -68,12 +69,6 @@ def run_command(prog: str, main: Callable[[], int]) -> int:
 
 # ---- option checks shared by the commands (before any data is read or model built) ----------
 
-# How many 2x2 poolings each registered model makes: --size must be at least 2**pools each way.
-# The models check this only once an image reaches them (models/segnet.py check_input) and keep
-# no attribute for it, so the commands keep this small table (an unknown name is not checked).
-MODEL_POOLS = {"segnet_basic": 4, "bayesian_segnet_basic": 4, "fcn_basic": 4, "segnet": 5}
-
-
 def check_number(option: str, value: float | None, *, low: float, low_ok: bool = True,
                  high: float | None = None, high_ok: bool = False) -> None:
     """A CLIError naming ``option`` when ``value`` (None: not given) is not a finite number in the range."""
@@ -90,8 +85,8 @@ def check_number(option: str, value: float | None, *, low: float, low_ok: bool =
 
 
 def check_size(size: tuple[int, int] | None, model_name: str | None, option: str = "--size") -> None:
-    """A CLIError when HxW is too small for the model's poolings (2**pools each way)."""
-    pools = MODEL_POOLS.get(model_name or "")
+    """A CLIError when HxW is too small for the model's poolings (2**pools each way, as registered)."""
+    pools = models.pool_count(model_name or "")
     if size is None or pools is None:
         return
     if min(size) < 2**pools:
@@ -99,24 +94,15 @@ def check_size(size: tuple[int, int] | None, model_name: str | None, option: str
                        f"height and width must be at least {2**pools}")
 
 
-def check_input_file(option: str, path: Path | None) -> None:
-    """A CLIError when ``path`` is given but is not an existing file."""
+def check_exists(option: str, path: Path | None, *, folder: bool) -> None:
+    """A CLIError when ``path`` is given but is not an existing folder (``folder``) or file."""
     if path is None:
         return
+    kind = "folder" if folder else "file"
     if not path.exists():
-        raise CLIError(f"{option} {path}: no such file")
-    if not path.is_file():
-        raise CLIError(f"{option} {path}: not a file")
-
-
-def check_input_folder(option: str, path: Path | None) -> None:
-    """A CLIError when ``path`` is given but is not an existing folder."""
-    if path is None:
-        return
-    if not path.exists():
-        raise CLIError(f"{option} {path}: no such folder")
-    if not path.is_dir():
-        raise CLIError(f"{option} {path}: not a folder")
+        raise CLIError(f"{option} {path}: no such {kind}")
+    if path.is_dir() != folder:
+        raise CLIError(f"{option} {path}: not a {kind}")
 
 
 def check_output(option: str, path: Path | None, *, folder: bool) -> None:

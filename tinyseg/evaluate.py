@@ -21,7 +21,7 @@ from typing import Any
 
 from . import backend, checkpoint, models
 from .cli import (
-    CLIError, check_input_file, check_input_folder, check_number, check_output, check_size, parse_size,
+    CLIError, check_exists, check_number, check_output, check_size, parse_size,
     run_command, write_json,
 )
 from .data import CAMVID_CLASSES, CamVid, DataLoader, SyntheticScenes
@@ -81,8 +81,8 @@ def predict_batch(model: Any, images: Any, mc_samples: int = 0, out_size: tuple[
 
 def check_args(args: argparse.Namespace) -> None:
     """Every option checked before any data is read or model built: one CLIError each."""
-    check_input_file("--checkpoint", args.checkpoint)
-    check_input_folder("--data", args.data)
+    check_exists("--checkpoint", args.checkpoint, folder=False)
+    check_exists("--data", args.data, folder=True)
     if args.data is None and args.split is not None:
         raise CLIError(f"--split {args.split} needs --data (the synthetic scenes have one validation set)")
     check_number("--batch-size", args.batch_size, low=1)

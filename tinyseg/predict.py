@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, checkpoint, models
-from .cli import CLIError, check_input_file, check_number, check_output, run_command, save_png
+from .cli import CLIError, check_exists, check_number, check_output, run_command, save_png
 from .data import colorize, resize_label
 from .functional import interpolate
 from .tensor import Tensor, no_grad
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run() -> int:
-        check_input_file("--checkpoint", args.checkpoint)
+        check_exists("--checkpoint", args.checkpoint, folder=False)
         check_number("--mc-samples", args.mc_samples, low=0)
         check_output("--out", args.out, folder=True)
         predict(args)

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import backend, checkpoint, models, nn, optim
 from .cli import (
-    CLIError, atomic_write, check_input_file, check_input_folder, check_number, check_output, check_size,
+    CLIError, atomic_write, check_exists, check_number, check_output, check_size,
     parse_size, run_command, save_png, write_json,
 )
 from .data import (
@@ -125,7 +125,7 @@ def _check_args(args: argparse.Namespace, warmup_typed: bool = True) -> None:
         raise CLIError(f"--synthetic {args.synthetic} is fewer than one batch; it must be at least "
                        f"--batch-size ({args.batch_size})")
     check_size(args.size, args.model)
-    check_input_folder("--data", args.data)
+    check_exists("--data", args.data, folder=True)
     check_output("--out", args.out, folder=True)
 
 
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run() -> int:
-        check_input_file("--resume", args.resume)
+        check_exists("--resume", args.resume, folder=False)
         return train(_args_for_resume(argv, args) if args.resume is not None else args)
 
     return run_command("tinyseg.train", run)

@@ -28,7 +28,7 @@ from .segnet import SegNetBasic
 __all__ = ["bayesian_segnet_basic", "MCPrediction", "mc_predict", "has_dropout"]
 
 
-@register("bayesian_segnet_basic")
+@register("bayesian_segnet_basic", pools=4)
 def bayesian_segnet_basic(num_classes: int = 11, in_channels: int = 3, p: float = 0.5,
                           *, rng: np.random.Generator | None = None) -> SegNetBasic:
     """SegNet-Basic with Dropout(p) where the authors' bayesian_segnet_basic_train.prototxt puts it,

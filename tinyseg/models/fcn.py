@@ -64,7 +64,7 @@ class Upsample2x(nn.ConvTranspose2d):
                                 output_padding=extra)
 
 
-@register("fcn_basic")
+@register("fcn_basic", pools=4)
 class FCNBasic(nn.Module):
     """FCN-Basic: SegNet-Basic's encoder blocks (enc1 ... enc4, same layers and names) with FCN decoders.
 
@@ -95,7 +95,7 @@ class FCNBasic(nn.Module):
 
     def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """x (N, C, H, W) -> (score_pool4 (N, K, H/16, W/16), [score_i(e_i) (N, K, H_i, W_i)] for i = 1..4)."""
-        check_input(self, x, self.in_channels, 4)
+        check_input(self, x, self.in_channels, self.pools)
         x = self.norm(x)
         skips = []
         for encoder, score in ((self.enc1, self.score1), (self.enc2, self.score2),

@@ -20,21 +20,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["register", "create", "available", "count_parameters"]
+__all__ = ["register", "create", "available", "pool_count", "count_parameters"]
 
 Builder = Callable[..., Any]  # a model class, or a function that returns a model
 _MODELS: dict[str, Builder] = {}
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
+def register(name: str, *, pools: int) -> Callable[[Builder], Builder]:
     """Decorator of a model class (or a function that builds a model): make it creatable as
-    ``create(name, ...)``; sets its ``model_name``, which the model puts in its ``config``."""
+    ``create(name, ...)``; sets its ``model_name``, which the model puts in its ``config``, and
+    its ``pools``: how many 2x2 poolings it makes (inputs need H, W >= 2**pools)."""
 
     def add(builder: Builder) -> Builder:
         if name in _MODELS and _MODELS[name] is not builder:
             raise ValueError(f"model name {name!r} is already registered to {_MODELS[name].__name__}")
         _MODELS[name] = builder
         builder.model_name = name  # type: ignore[attr-defined]
+        builder.pools = pools  # type: ignore[attr-defined]
         return builder
 
     return add
@@ -43,6 +45,11 @@ def register(name: str) -> Callable[[Builder], Builder]:
 def available() -> list[str]:
     """The registered model names, sorted."""
     return sorted(_MODELS)
+
+
+def pool_count(name: str) -> int | None:
+    """How many 2x2 poolings the model registered as ``name`` makes (None: no such model)."""
+    return _MODELS[name].pools if name in _MODELS else None
 
 
 def create(name: str, **kwargs: Any) -> Any:

@@ -43,7 +43,7 @@ def check_input(model: Any, x: Any, in_channels: int, pools: int) -> None:
                          f"(height and width must be at least {2**pools})")
 
 
-@register("segnet_basic")
+@register("segnet_basic", pools=4)
 class SegNetBasic(nn.Module):
     """SegNet-Basic (Badrinarayanan et al., 2017, Sec. 4.1), as in the authors' Caffe model.
 
@@ -84,7 +84,7 @@ class SegNetBasic(nn.Module):
 
     def encode(self, x: Tensor) -> tuple[Tensor, Skips]:
         """x (N, C, H, W) -> (deepest pooled map (N, 64, H/16, W/16), [(indices, size)] per encoder)."""
-        check_input(self, x, self.in_channels, 4)
+        check_input(self, x, self.in_channels, self.pools)
         x = self.norm(x)
         x, indices1, size1 = self.enc1(x)
         x, indices2, size2 = self.enc2(x)
@@ -105,7 +105,7 @@ class SegNetBasic(nn.Module):
         return self.decode(*self.encode(x))
 
 
-@register("segnet")
+@register("segnet", pools=5)
 class SegNet(nn.Module):
     """SegNet (Badrinarayanan et al., 2017): the VGG16 encoder and a mirrored decoder.
 
@@ -140,7 +140,7 @@ class SegNet(nn.Module):
 
     def encode(self, x: Tensor) -> tuple[Tensor, Skips]:
         """x (N, C, H, W) -> (deepest pooled map (N, 512, H/32, W/32), [(indices, size)] per block)."""
-        check_input(self, x, self.in_channels, 5)
+        check_input(self, x, self.in_channels, self.pools)
         x, indices1, size1 = self.enc1(x)
         x, indices2, size2 = self.enc2(x)
         x, indices3, size3 = self.enc3(x)
