@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import tinyseg
 from tinyseg import backend
-from tinyseg.functional.activation import default_generator, dropout, log_softmax, manual_seed, relu, softmax
+from tinyseg.functional.activation import dropout, log_softmax, relu, softmax
+from tinyseg.random import dropout_generator, manual_seed
 from tinyseg.gradcheck import gradcheck
 
 from .helpers import assert_close, assert_equal, import_torch
@@ -112,12 +113,12 @@ def test_dropout_rejects_p_outside_0_1():
         dropout(tinyseg.tensor([1.0]), 1.5)
 
 
-def test_default_generator_is_seeded_by_manual_seed():
+def test_dropout_generator_is_seeded_by_manual_seed():
     x = tinyseg.tensor(np.ones(100))
     manual_seed(7)
     a = dropout(x, 0.5).numpy()
     manual_seed(7)
-    assert default_generator() is default_generator()
+    assert dropout_generator() is dropout_generator()
     b = dropout(x, 0.5).numpy()
     assert_equal(a, b)
     c = dropout(x, 0.5).numpy()  # the generator moved on: another mask

@@ -17,7 +17,7 @@ from tinyseg.functional import conv as conv_module
 from tinyseg.functional import conv_fast
 from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d, gemm_plan
 from tinyseg.functional.window import (
-    dilate, is_channels_last, pad2d, pad_channels_last, row_windows, zeros_like_layout,
+    dilate, is_channels_last, pad2d, pad_channels_last, windows, zeros_like_layout,
 )
 from tinyseg.gradcheck import gradcheck
 
@@ -213,12 +213,26 @@ def test_pad_channels_last_is_dilate_then_pad2d(data, cfg, dilation, crop):
     np.testing.assert_array_equal(pad_channels_last(x, pads, dilation), expected)
 
 
-def test_row_windows_and_zeros_like_layout():
+def test_channels_last_windows_and_row_windows_are_views():
     x = np.arange(2 * 5 * 7 * 3.0).reshape(2, 5, 7, 3)  # (N, H, W, C)
-    view = row_windows(x, 3, 2)
-    assert view.shape == (2, 5, 3, 3, 3) and np.shares_memory(view, x)
+    view = windows(x, (2, 3), (2, 2), channels_last=True)  # (N, Ho, Wo, kh, kw, C)
+    assert view.shape == (2, 2, 3, 2, 3, 3) and np.shares_memory(view, x)
+    for r in range(2):
+        for q in range(3):
+            np.testing.assert_array_equal(view[:, r, q], x[:, 2 * r:2 * r + 2, 2 * q:2 * q + 3])
+    # the same windows as the NCHW ones, channels moved last
+    nchw = windows(x.transpose(0, 3, 1, 2), (2, 3), (2, 2))
+    np.testing.assert_array_equal(view, nchw.transpose(0, 2, 3, 4, 5, 1))
+    # conv_fast's row windows: height-1 windows of the tall image, flattened without a copy
+    tall = x.reshape(1, -1, 7, 3)
+    rows = conv_fast._row_windows(tall, 3, 2)
+    assert rows.shape == (10, 3, 9) and np.shares_memory(rows, x)
     for q in range(3):
-        np.testing.assert_array_equal(view[:, :, q], x[:, :, 2 * q:2 * q + 3])
+        np.testing.assert_array_equal(rows[:, q], tall[0, :, 2 * q:2 * q + 3].reshape(10, 9))
+
+
+def test_zeros_like_layout():
+    x = np.zeros((2, 5, 7, 3))
     last = zeros_like_layout((2, 3, 4, 4), x.transpose(0, 3, 1, 2))
     assert last.shape == (2, 3, 4, 4) and last.transpose(0, 2, 3, 1).flags.c_contiguous and not last.any()
     first = zeros_like_layout((2, 3, 4, 4), np.zeros((2, 3, 5, 5), np.float32))

@@ -8,21 +8,22 @@
 
 Layers, bottom to top: ``backend`` (numpy or cupy), ``Tensor`` and its autograd engine,
 ``functional`` (every op with its backward), ``nn`` (modules), ``models`` (SegNet and friends),
-``optim``, ``data``, ``metrics``, ``checkpoint``; ``profile()`` times every op of any model
+``optim``, ``data``, ``metrics``, ``checkpoint``; ``random`` holds every random stream
+(``manual_seed``, ``fork_rng``); ``profile()`` times every op of any model
 (tinyseg/profiler.py); the commands ``python -m tinyseg.train``,
 ``tinyseg.evaluate`` and ``tinyseg.predict`` sit on top.
 """
 
-from . import backend
+from . import backend, random
+from .random import manual_seed
 from .tensor import Context, Function, Tensor, is_grad_enabled, no_grad, tensor
 
 __version__ = "0.1.0"
 
 from . import functional, nn, optim  # noqa: E402  (they build on Tensor above)
-from .nn.init import manual_seed  # noqa: E402
 from .profiler import Profile, profile  # noqa: E402
 
 __all__ = [
-    "backend", "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "__version__",
+    "backend", "random", "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "__version__",
     "functional", "nn", "optim", "manual_seed", "profile", "Profile",
 ]

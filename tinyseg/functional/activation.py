@@ -6,14 +6,13 @@ logits never overflow; the result is the same because softmax(x) = softmax(x - c
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from .. import backend
+from .. import backend, random
 from ..tensor import Context, Function, Tensor, as_tensor
 
-__all__ = ["relu", "softmax", "log_softmax", "dropout", "default_generator", "manual_seed"]
-
-
+__all__ = ["relu", "softmax", "log_softmax", "dropout"]
 
 class ReLU(Function):
     """max(x, 0).  backward: g where x > 0, else 0"""
@@ -102,36 +101,30 @@ def log_softmax(x: Tensor, dim: int = 1) -> Tensor:
     return LogSoftmax.apply(as_tensor(x), dim=dim)
 
 
-# ---- dropout's randomness ------------------------------------------------------------------
-
-_rng: dict[str, Any] = {"seed": None}  # plus one generator per backend name, made on first use
-
-
-def manual_seed(seed: int | None) -> None:
-    """Seed the generator that dropout uses when it is given none (None: fresh OS entropy)."""
-    _rng.clear()
-    _rng["seed"] = seed
-
-
-def default_generator() -> Any:
-    """The active backend's generator for dropout masks (``backend.default_rng`` style)."""
-    name = backend.name()
-    if name not in _rng:
-        _rng[name] = backend.default_rng(_rng["seed"])
-    return _rng[name]
-
-
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
     """Zero each element with probability ``p`` and scale the survivors by 1 / (1 - p).
 
     x: any shape. In eval mode (``training=False``) or with p = 0 it returns ``x`` itself.
     generator: an object with ``.random(shape, dtype)`` such as ``backend.default_rng(seed)``;
     the same seed gives the same mask (Bayesian SegNet samples masks at test time).
-    None uses :func:`default_generator`, seeded by :func:`manual_seed`.
+    None uses ``tinyseg.random.dropout_generator()``: seeded by ``tinyseg.manual_seed``, or
+    the generator of the enclosing ``tinyseg.random.fork_rng`` block.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    return Dropout.apply(x, p=float(p), generator=generator if generator is not None else default_generator())
+    return Dropout.apply(x, p=float(p), generator=generator if generator is not None else random.dropout_generator())
+
+
+_MOVED = {"manual_seed": "manual_seed", "default_generator": "dropout_generator"}  # old name: new name
+
+
+def __getattr__(name: str) -> Any:
+    """Dropout's random state moved to tinyseg.random; the old names keep working for now."""
+    if name in _MOVED:
+        warnings.warn(f"tinyseg.functional.activation.{name} moved: use tinyseg.random.{_MOVED[name]}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(random, _MOVED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend
-from .window import Pads, output_size, pad_channels_last, row_windows, windows_channels_last
+from .window import Pads, output_size, pad_channels_last, windows
 
 __all__ = ["forward", "weight_grad", "tile_plan", "FOLD_LIMIT"]
 
@@ -93,6 +93,13 @@ def _tall(x: Any, pads: Pads, dilation: tuple[int, int], hp: int) -> Any:
     return xpad.reshape(1, -1, *xpad.shape[2:])
 
 
+def _row_windows(tall: Any, kw: int, sw: int) -> Any:
+    """The ``kw``-wide windows along every row of the tall image (1, rows, Wp, C), a view
+    (rows, Wo, kw*C): windows of height 1, so that each is kw*C values, one row of R."""
+    win = windows(tall, (1, kw), (1, sw), channels_last=True)[0, :, :, 0]  # (rows, Wo, kw, C)
+    return win.reshape(*win.shape[:2], -1)
+
+
 def _shift(r0: int, r1: int, i: int, sh: int) -> tuple[slice, slice] | None:
     """The rows h of tile r0:r1 that meet kernel row i, and the output rows t they meet
     (``t*sh + i = h``): ``(slice of the tile, slice of the tall output)``, or None if none do."""
@@ -121,13 +128,13 @@ def forward(x: Any, w: Any, stride: tuple[int, int], pads: Pads, dilation: tuple
     hp, hq, ho, wo = _geometry(x.shape, (kh, kw), stride, pads, dilation)
     tall = _tall(x, pads, dilation, hp)
     if path == "folded":
-        win = windows_channels_last(tall, (kh, kw), stride)[0]  # (rows, Wo, kh, kw, C), a view
+        win = windows(tall, (kh, kw), stride, channels_last=True)[0]  # (rows, Wo, kh, kw, C), a view
         wf = w.transpose(2, 3, 1, 0).reshape(-1, o)
         out = xp.empty((n * hq, wo, o), dtype=x.dtype)
         for r0, r1 in tiles:
             out[r0:r1] = (win[r0:r1].reshape(-1, wf.shape[0]) @ wf).reshape(r1 - r0, wo, o)
         return _untall(out, n, ho)
-    rwin = row_windows(tall, kw, sw)[0].reshape(n * hp, wo, kw * c)  # a view
+    rwin = _row_windows(tall, kw, sw)
     wz = w.transpose(3, 1, 2, 0).reshape(kw * c, kh * o)  # rows (j, c) match R's columns; columns (i, o)
     out = xp.zeros((n * hq, wo, o), dtype=x.dtype)
     for r0, r1 in tiles:
@@ -157,12 +164,12 @@ def weight_grad(x: Any, grad: Any, kernel_size: tuple[int, int], stride: tuple[i
     g = xp.zeros((top + n * hq, wo, o), dtype=x.dtype)
     g[top:].reshape(n, hq, wo, o)[:, :ho] = grad.transpose(0, 2, 3, 1)  # zeros in the gap rows too
     if path == "folded":
-        win = windows_channels_last(tall, kernel_size, stride)[0]
+        win = windows(tall, kernel_size, stride, channels_last=True)[0]
         gw = xp.zeros((kh * kw * c, o), dtype=x.dtype)
         for r0, r1 in tiles:
             gw += win[r0:r1].reshape(-1, gw.shape[0]).T @ g[top + r0:top + r1].reshape(-1, o)
         return gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
-    rwin = row_windows(tall, kw, sw)[0].reshape(n * hp, wo, kw * c)
+    rwin = _row_windows(tall, kw, sw)
     gw = xp.zeros((kh, kw * c, o), dtype=x.dtype)
     for r0, r1 in tiles:
         gw += xp.matmul(rwin[r0:r1].reshape(-1, kw * c).T, _shifted(g, top, r0, r1, kh, sh))

@@ -2,6 +2,12 @@
 followed by ReLU, fused into one op) and local_response_norm (across neighbouring channels), all
 with closed-form backward passes.
 
+Batch norm has two paths, as ``torch.nn.functional.batch_norm(..., training)`` reads: training
+normalises by the batch's own statistics (:class:`BatchNorm`, :class:`BatchNormReLU`; the
+gradient flows through them), eval by the running statistics, which makes it a fixed affine map
+per channel (:class:`BatchNormEval`, :class:`BatchNormReLUEval`). :func:`_batch_norm` picks the
+path and is the one place that updates the running statistics.
+
 Channels are axis 1: x is (N, C) or (N, C, H, W) (any number of trailing spatial axes).
 """
 
@@ -14,7 +20,6 @@ from ..tensor import Context, Function, Tensor, as_tensor
 from .window import is_channels_last
 
 __all__ = ["batch_norm", "batch_norm_relu", "local_response_norm"]
-
 
 
 def _per_channel(v: Any, like: Any) -> Any:
@@ -52,87 +57,165 @@ def _check_args(op: str, x: Tensor, running_mean: Any, running_var: Any, weight:
     return stats[0], stats[1]
 
 
-def _update_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, n: int,
-                          momentum: float) -> None:
-    """r = (1 - momentum) r + momentum * stat, in place (either may be None). As PyTorch does,
-    the running variance averages the unbiased variance, var * n / (n - 1)."""
-    if running_mean is not None:
-        running_mean *= 1.0 - momentum
-        running_mean += momentum * mean
-    if running_var is not None:
-        running_var *= 1.0 - momentum
-        running_var += (momentum * n / (n - 1)) * var
+# ---- training: normalise by the batch's own statistics ------------------------------------------
 
 
-def _eval_affine(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                 eps: float) -> tuple[Any, Any, Any, Any]:
-    """With fixed statistics, batch norm is y = x * scale + shift per channel.
-    Returns (mean, invstd, scale, shift), each (C,) in x's dtype."""
+def _normalise(x: Any, weight: Any, bias: Any, eps: float) -> tuple[Any, Any, Any, Any, Any]:
+    """y = w xhat + b, xhat = (x - mean) invstd per channel, with the batch's mean and biased
+    variance (the one used to normalise). Returns (y, xhat, mean, var, scale = w invstd): the
+    last three (C,). The variance's scratch array becomes y: one big temporary fewer."""
     xp = backend.xp_of(x)
-    mean = running_mean.astype(x.dtype, copy=False)
-    invstd = 1.0 / xp.sqrt(running_var.astype(x.dtype, copy=False) + eps)
-    scale = invstd if weight is None else invstd * weight
-    shift = -mean * scale if bias is None else bias - mean * scale
-    return mean, invstd, scale, shift
+    axes = _batch_axes(x)[0]
+    mean = x.mean(axis=axes)
+    xhat = x - _per_channel(mean, x)
+    out = xp.multiply(xhat, xhat)
+    var = out.mean(axis=axes)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xhat *= _per_channel(invstd, x)
+    xp.multiply(xhat, _per_channel(weight, x), out=out)
+    out += _per_channel(bias, x)
+    return out, xhat, mean, var, weight * invstd
+
+
+def _train_backward(g: Any, xhat: Any, scale: Any, axes: tuple[int, ...], n: int) -> tuple[Any, Any, Any]:
+    """(dx, dw, db) for dL/dy = g: dx = scale / n (n g - sum(g) - xhat sum(g xhat)), dw = sum(g xhat),
+    db = sum(g), with scale = w invstd (C,). The mean and variance depend on every x, hence the sums."""
+    db = g.sum(axis=axes)
+    dx = g * xhat
+    dw = dx.sum(axis=axes)
+    backend.xp_of(g).multiply(xhat, _per_channel(-dw / n, xhat), out=dx)  # in-place steps: one big temporary
+    dx += g
+    dx -= _per_channel(db / n, dx)
+    dx *= _per_channel(scale, dx)
+    return dx, dw, db
 
 
 class BatchNorm(Function):
-    """y = w (x - mean) / sqrt(var + eps) + b per channel.
-    backward (training): dx = w invstd / n (n g - sum(g) - xhat sum(g xhat)); dw = sum(g xhat); db = sum(g)"""
+    """Training: y = w xhat + b, xhat = (x - mean) / sqrt(var + eps), the batch's mean and var per
+    channel (returned too, without gradient, for the running statistics).
+    backward: dx = w invstd / n (n g - sum(g) - xhat sum(g xhat)); dw = sum(g xhat); db = sum(g)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, eps: float) -> tuple[Any, Any, Any]:
+        out, xhat, mean, var, scale = _normalise(x, weight, bias, eps)
+        ctx.save_for_backward(xhat, scale)
+        ctx.axes, ctx.n = _batch_axes(x)
+        return out, mean, var
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        xhat, scale = ctx.saved_tensors
+        return _train_backward(grad, xhat, scale, ctx.axes, ctx.n)
+
+
+class BatchNormReLU(Function):
+    """Training: y = max(w xhat + b, 0), xhat as in :class:`BatchNorm`.
+    backward: g' = g [y > 0], then BatchNorm's backward of g'"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, eps: float) -> tuple[Any, Any, Any]:
+        out, xhat, mean, var, scale = _normalise(x, weight, bias, eps)
+        backend.xp_of(x).maximum(out, 0, out=out)
+        # backward reads xhat everywhere (the batch statistics tie every x to every output) and
+        # the ReLU mask: kept as a bool array (1 byte a value), not as the output (4 bytes), which
+        # can then be freed as soon as the next op is done with it (max-pooling keeps only indices)
+        ctx.save_for_backward(xhat, out > 0, scale)
+        ctx.axes, ctx.n = _batch_axes(x)
+        return out, mean, var
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        xhat, mask, scale = ctx.saved_tensors
+        return _train_backward(grad * mask, xhat, scale, ctx.axes, ctx.n)
+
+
+# ---- eval: fixed (running) statistics, an affine map per channel ---------------------------------
+
+
+def _affine(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+            eps: float) -> tuple[Any, Any, Any, Any]:
+    """With fixed statistics batch norm is y = x scale + shift per channel: two passes over x, not
+    four. Returns (y, mean, invstd, scale), the last three (C,) in x's dtype."""
+    xp = backend.xp_of(x)
+    mean = running_mean.astype(x.dtype, copy=False)
+    invstd = 1.0 / xp.sqrt(running_var.astype(x.dtype, copy=False) + eps)
+    scale = invstd * weight
+    out = x * _per_channel(scale, x)
+    out += _per_channel(bias - mean * scale, x)
+    return out, mean, invstd, scale
+
+
+def _eval_backward(ctx: Context, g: Any, x: Any, mean: Any, invstd: Any, scale: Any) -> tuple[Any, Any, Any]:
+    """(dx, dw, db) for dL/dy = g: dx = g scale; dw = invstd sum(g (x - mean)) (only if wanted: it
+    costs two passes, and xhat was not kept); db = sum(g)."""
+    axes = _batch_axes(x)[0]
+    dw = (g * (x - _per_channel(mean, x))).sum(axis=axes) * invstd if ctx.needs_input_grad[1] else None
+    return g * _per_channel(scale, g), dw, g.sum(axis=axes)
+
+
+class BatchNormEval(Function):
+    """Eval: y = x scale + shift, scale = w / sqrt(running_var + eps), shift = b - running_mean scale.
+    backward: dx = g scale; dw = sum(g (x - running_mean)) / sqrt(running_var + eps); db = sum(g)"""
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                training: bool, momentum: float, eps: float) -> Any:
-        xp = backend.xp_of(x)
-        axes, n = _batch_axes(x)
-        if not training:
-            return BatchNorm._eval_forward(ctx, x, weight, bias, running_mean, running_var, eps, axes)
-        mean = x.mean(axis=axes)
-        xhat = x - _per_channel(mean, x)
-        var = (xhat * xhat).mean(axis=axes)  # biased: the one used to normalise
-        _update_running_stats(running_mean, running_var, mean, var, n, momentum)
-        invstd = 1.0 / xp.sqrt(var + eps)
-        xhat *= _per_channel(invstd, x)
-        if weight is not None:
-            out = xhat * _per_channel(weight, x)
-            if bias is not None:
-                out += _per_channel(bias, x)
-        else:
-            out = xhat if bias is None else xhat + _per_channel(bias, x)
-        ctx.save_for_backward(xhat, invstd, weight, None, None)
-        ctx.training, ctx.axes, ctx.n = training, axes, n
-        return out
-
-    @staticmethod
-    def _eval_forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                      eps: float, axes: tuple[int, ...]) -> Any:
-        """With fixed statistics batch norm is an affine map per channel, y = x * scale + shift:
-        two passes over x instead of four. xhat is recomputed in backward, if dw is wanted."""
-        mean, invstd, scale, shift = _eval_affine(x, weight, bias, running_mean, running_var, eps)
-        out = x * _per_channel(scale, x)
-        out += _per_channel(shift, x)
-        ctx.save_for_backward(None, invstd, weight, x, mean)
-        ctx.training, ctx.axes = False, axes
+                eps: float) -> Any:
+        out, mean, invstd, scale = _affine(x, weight, bias, running_mean, running_var, eps)
+        ctx.save_for_backward(x, mean, invstd, scale)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        xhat, invstd, weight, x, mean = ctx.saved_tensors
-        gsum = grad.sum(axis=ctx.axes)  # = db
-        scale = invstd if weight is None else weight * invstd
-        if ctx.training:  # the batch mean and variance depend on x too
-            gxhat_sum = (grad * xhat).sum(axis=ctx.axes)  # = dw
-            dx = xhat * _per_channel(-gxhat_sum / ctx.n, xhat)  # in-place steps: one big temporary, not three
-            dx += grad
-            dx -= _per_channel(gsum / ctx.n, dx)
-            dx *= _per_channel(scale, dx)
-        else:
-            dx = grad * _per_channel(scale, grad)
-            need_w = ctx.needs_input_grad[1]  # dw = sum(g xhat), xhat = (x - mean) invstd
-            gxhat_sum = (grad * (x - _per_channel(mean, x))).sum(axis=ctx.axes) * invstd if need_w else None
-        dw = gxhat_sum if ctx.needs_input_grad[1] else None
-        db = gsum if ctx.needs_input_grad[2] else None
-        return dx, dw, db
+        return _eval_backward(ctx, grad, *ctx.saved_tensors)
+
+
+class BatchNormReLUEval(Function):
+    """Eval: y = max(x scale + shift, 0), scale and shift as in :class:`BatchNormEval`.
+    backward: g' = g [y > 0], then BatchNormEval's backward of g'"""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
+                eps: float) -> Any:
+        out, mean, invstd, scale = _affine(x, weight, bias, running_mean, running_var, eps)
+        backend.xp_of(x).maximum(out, 0, out=out)
+        # inference makes nothing for backward (no mask pass): backward takes the mask from the
+        # output, as eval-mode gradients are rare (fine-tuning with frozen statistics)
+        ctx.save_for_backward(x, out, mean, invstd, scale)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
+        x, out, mean, invstd, scale = ctx.saved_tensors
+        return _eval_backward(ctx, grad * (out > 0), x, mean, invstd, scale)
+
+
+# ---- the ops: which path runs ------------------------------------------------------------------
+
+
+def _batch_norm(op: str, x: Tensor, running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                training: bool, momentum: float, eps: float, relu: bool) -> Tensor:
+    """batch_norm and batch_norm_relu: the two paths, as ``F.batch_norm(..., training)`` reads,
+    and the one place where the running statistics are updated."""
+    x = as_tensor(x)
+    running_mean, running_var = _check_args(op, x, running_mean, running_var, weight, bias, training)
+    xp, c = backend.xp_of(x.data), x.shape[1]
+    weight = xp.ones(c, dtype=x.dtype) if weight is None else weight  # no affine: w = 1, b = 0
+    bias = xp.zeros(c, dtype=x.dtype) if bias is None else bias
+    if not training:  # fixed statistics: an affine map per channel
+        fn = BatchNormReLUEval if relu else BatchNormEval
+        return fn.apply(x, weight, bias, running_mean=running_mean, running_var=running_var, eps=float(eps))
+    fn = BatchNormReLU if relu else BatchNorm
+    out, mean, var = fn.apply(x, weight, bias, eps=float(eps))  # the batch's own statistics
+    # the running statistics, in place: r = (1 - momentum) r + momentum * stat; as PyTorch does,
+    # the running variance averages the unbiased variance, var * n / (n - 1)
+    n, momentum = _batch_axes(x)[1], float(momentum)
+    if running_mean is not None:
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mean.data
+    if running_var is not None:
+        running_var *= 1.0 - momentum
+        running_var += (momentum * n / (n - 1)) * var.data
+    return out
 
 
 def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
@@ -145,74 +228,8 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     place: r = (1 - momentum) r + momentum * stat, with the unbiased variance, as PyTorch does.
     training=False: use the running statistics instead (the output is then linear in x).
     """
-    x = as_tensor(x)
-    running_mean, running_var = _check_args("batch_norm", x, running_mean, running_var, weight, bias, training)
-    return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
-                           training=training, momentum=float(momentum), eps=float(eps))
-
-
-class BatchNormReLU(Function):
-    """y = max(w xhat + b, 0), xhat = (x - mean) invstd.  backward: g' = g [y > 0], then batch norm's
-    backward of g': dx = w invstd / n (n g' - sum(g') - xhat sum(g' xhat)); dw = sum(g' xhat); db = sum(g')"""
-
-    @staticmethod
-    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                training: bool, momentum: float, eps: float) -> Any:
-        axes, n = _batch_axes(x)
-        ctx.training, ctx.axes, ctx.n = training, axes, n
-        if not training:
-            return BatchNormReLU._eval_forward(ctx, x, weight, bias, running_mean, running_var, eps)
-        xp = backend.xp_of(x)
-        mean = x.mean(axis=axes)
-        xhat = x - _per_channel(mean, x)
-        out = xp.multiply(xhat, xhat)  # a scratch buffer for the variance, then the output
-        var = out.mean(axis=axes)  # biased: the one used to normalise
-        _update_running_stats(running_mean, running_var, mean, var, n, momentum)
-        invstd = 1.0 / xp.sqrt(var + eps)
-        xhat *= _per_channel(invstd, x)
-        xp.multiply(xhat, _per_channel(weight, x), out=out)
-        out += _per_channel(bias, x)
-        xp.maximum(out, 0, out=out)
-        # backward reads xhat everywhere (the batch statistics tie every x to every output) and
-        # the ReLU mask: kept as a bool array (1 byte a value), not as the output (4 bytes), which
-        # can then be freed as soon as the next op is done with it (max-pooling keeps only indices)
-        ctx.save_for_backward(xhat, out > 0, weight * invstd)
-        return out
-
-    @staticmethod
-    def _eval_forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                      eps: float) -> Any:
-        """Fixed statistics: y = max(x * scale + shift, 0), three passes over x. Inference makes
-        nothing for backward here (no mask pass); backward takes the mask from the output and
-        xhat from x, as eval-mode gradients are rare (fine-tuning with frozen statistics)."""
-        xp = backend.xp_of(x)
-        mean, invstd, scale, shift = _eval_affine(x, weight, bias, running_mean, running_var, eps)
-        out = x * _per_channel(scale, x)
-        out += _per_channel(shift, x)
-        xp.maximum(out, 0, out=out)
-        ctx.save_for_backward(x, out, mean, invstd, scale)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        axes, need_w = ctx.axes, ctx.needs_input_grad[1]
-        if ctx.training:
-            xhat, mask, scale = ctx.saved_tensors
-            g = grad * mask  # a fresh array: the incoming gradient may be shared with other ops
-            gsum = g.sum(axis=axes)  # = db
-            tmp = g * xhat
-            gxhat_sum = tmp.sum(axis=axes)  # = dw
-            xp = backend.xp_of(g)
-            xp.multiply(xhat, _per_channel(gxhat_sum / ctx.n, g), out=tmp)
-            g -= tmp  # dx, built in place in g
-            g -= _per_channel(gsum / ctx.n, g)
-        else:
-            x, out, mean, invstd, scale = ctx.saved_tensors
-            g = grad * (out > 0)
-            gsum = g.sum(axis=axes)
-            gxhat_sum = (g * (x - _per_channel(mean, x))).sum(axis=axes) * invstd if need_w else None
-        g *= _per_channel(scale, g)
-        return g, gxhat_sum if need_w else None, gsum if ctx.needs_input_grad[2] else None
+    return _batch_norm("batch_norm", x, running_mean, running_var, weight, bias, training, momentum, eps,
+                       relu=False)
 
 
 def batch_norm_relu(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor, bias: Tensor,
@@ -224,10 +241,11 @@ def batch_norm_relu(x: Tensor, running_mean: Any, running_var: Any, weight: Tens
     x: (N, C) or (N, C, H, W); weight, bias: (C,); running_mean, running_var: (C,) and the
     training / momentum / eps rules as in :func:`batch_norm`. Returns the shape of x.
     """
-    x = as_tensor(x)
-    running_mean, running_var = _check_args("batch_norm_relu", x, running_mean, running_var, weight, bias, training)
-    return BatchNormReLU.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
-                               training=training, momentum=float(momentum), eps=float(eps))
+    return _batch_norm("batch_norm_relu", x, running_mean, running_var, weight, bias, training, momentum, eps,
+                       relu=True)
+
+
+# ---- local response normalisation ---------------------------------------------------------------
 
 
 def _channel_window_sum(a: Any, before: int, after: int) -> Any:

@@ -1,21 +1,26 @@
-"""The one windowing helper that convolution and pooling share.
+"""The one windowing helper that convolution and pooling share, and the padding they need.
 
 A convolution and a max-pool both look at every ``kh x kw`` window of an image, stepping by
-the stride. :func:`windows` hands them all the windows at once as a *view* of the padded
-input: no value is copied, only the strides change, so a window that starts at output
-position ``(y, x)`` reads the input from ``(y * sh, x * sw)`` onwards::
+the stride. :func:`windows` hands them all the windows at once as a *view* of the input: no
+value is copied, only the strides change (tinygrad's ``_pool`` does the same), so a window that
+starts at output position ``(r, q)`` reads the input from ``(r * sh, q * sw)`` onwards::
 
     x (N, C, H, W)   ->   windows(x, (kh, kw), (sh, sw))   (N, C, Ho, Wo, kh, kw)
-                          view[n, c, y, x, i, j] == x[n, c, y * sh + i, x * sw + j]
+                          view[n, c, r, q, i, j] == x[n, c, r * sh + i, q * sw + j]
 
-Convolution turns the view into a matrix and multiplies it by the weights; max-pooling takes
-the largest value of each window. The view is writable, so pooling's backward adds gradients
-back through it into a zero array of the input's shape.
+Who uses it, and how:
 
-Convolution works *channels-last*: :func:`pad_channels_last` copies an (N, C, H, W) input into
-a zero-padded (N, Hp, Wp, C) array (one copy that pads, transposes and, for a transposed
-convolution, spreads the pixels apart), and :func:`row_windows` takes the ``kw``-wide windows
-along each row of it, so that every window is ``kw * C`` contiguous-ish values: a matrix row.
+- max-pooling (pool.py) takes the largest value of each window of x, and its backward and
+  unpooling write through the view (it is writable) into zeros of the input's shape;
+- the textbook convolution (conv.py) pads x (:func:`dilate`, :func:`pad2d`), copies the windows
+  of the padded x into a matrix and multiplies it by the weights;
+- the fast convolution (conv_fast.py) works *channels-last*: :func:`pad_channels_last` copies x
+  into a zero-padded (N, Hp, Wp, C) array (one copy that pads, transposes and, for an input
+  gradient, spreads the pixels apart), and ``windows(..., channels_last=True)`` gives its windows
+  (N, Ho, Wo, kh, kw, C), or with a kernel of height 1 the ``kw``-wide windows along each row,
+  so that a window's ``kw * C`` values are one matrix row.
+
+:func:`pair` and :func:`output_size` read the kernel, stride and padding arguments for all of them.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from typing import Any
 
 from .. import backend
 
-__all__ = ["pair", "output_size", "pad2d", "dilate", "windows", "pad_channels_last", "row_windows",
-           "windows_channels_last", "zeros_like_layout", "is_channels_last"]
+__all__ = ["pair", "output_size", "windows", "pad2d", "dilate", "pad_channels_last", "zeros_like_layout",
+           "is_channels_last"]
 
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
@@ -78,20 +83,26 @@ def dilate(x: Any, dilation: tuple[int, int]) -> Any:
     return out
 
 
-def windows(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int]) -> Any:
-    """Every ``kh x kw`` window of ``x`` (N, C, H, W), as a view (N, C, Ho, Wo, kh, kw).
+def windows(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int], channels_last: bool = False) -> Any:
+    """Every ``kh x kw`` window of ``x``, as a view: the two spatial axes (H, W) become four.
 
-    ``Ho = (H - kh) // sh + 1`` (floored), likewise ``Wo``. Pad ``x`` first (:func:`pad2d`) for
-    a padded convolution. The view shares memory with ``x``; writing through it writes ``x``.
+        x (N, C, H, W)                          ->  (N, C, Ho, Wo, kh, kw)
+        x (N, H, W, C) with channels_last=True  ->  (N, Ho, Wo, kh, kw, C)
+
+    ``view[..., r, q, i, j, ...] == x[..., r * sh + i, q * sw + j, ...]`` with
+    ``Ho = (H - kh) // sh + 1`` (floored), likewise ``Wo``. Pad ``x`` first for a padded
+    convolution. The view shares memory with ``x``; writing through it writes ``x``.
     """
     (kh, kw), (sh, sw) = kernel_size, stride
-    n, c, h, w = x.shape
-    ho, wo = output_size(h, kh, sh), output_size(w, kw, sw)
+    a = 1 if channels_last else 2  # the row axis; the column axis follows it
+    ho, wo = output_size(x.shape[a], kh, sh), output_size(x.shape[a + 1], kw, sw)
     if ho < 1 or wo < 1:
-        raise ValueError(f"windows: a {kh}x{kw} window does not fit in an input of shape {tuple(x.shape)}")
-    s_n, s_c, s_h, s_w = x.strides
+        raise ValueError(f"windows: a {kh}x{kw} window does not fit in an input of shape {tuple(x.shape)}"
+                         + (" (channels last)" if channels_last else ""))
+    s_h, s_w = x.strides[a:a + 2]
     return backend.xp_of(x).lib.stride_tricks.as_strided(
-        x, shape=(n, c, ho, wo, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h, s_w)
+        x, shape=(*x.shape[:a], ho, wo, kh, kw, *x.shape[a + 2:]),
+        strides=(*x.strides[:a], s_h * sh, s_w * sw, s_h, s_w, *x.strides[a + 2:]),
     )
 
 
@@ -100,8 +111,9 @@ def pad_channels_last(x: Any, padding: Pads, dilation: tuple[int, int] = (1, 1))
 
     ``dilation`` (d_h, d_w) puts ``d - 1`` zeros between neighbouring pixels first (where a strided
     convolution skipped: its input gradient needs that). A negative amount crops, as in :func:`pad2d`.
-    One copy does all three; when x is already channels-last in memory (what conv2d returns) it
-    reads in order. The result may be a (cropped) view of a contiguous array.
+    It equals ``pad2d(dilate(x, dilation), padding).transpose(0, 2, 3, 1)``, in one copy instead of
+    three; when x is already channels-last in memory (what conv2d returns) it reads in order. The
+    result may be a (cropped) view of a contiguous array.
     """
     (top, bottom), (left, right) = padding
     n, c, h, w = x.shape
@@ -111,38 +123,6 @@ def pad_channels_last(x: Any, padding: Pads, dilation: tuple[int, int] = (1, 1))
     out = backend.xp_of(x).zeros((n, hd + t + b, wd + l + r, c), dtype=x.dtype)
     out[:, t:t + hd:dh, l:l + wd:dw] = x.transpose(0, 2, 3, 1)
     return out[:, max(-top, 0):out.shape[1] - max(-bottom, 0), max(-left, 0):out.shape[2] - max(-right, 0)]
-
-
-def row_windows(x: Any, kw: int, sw: int) -> Any:
-    """The ``kw``-wide windows along every row of a channels-last x (N, H, W, C), as a view
-    (N, H, Wo, kw, C) with ``view[n, h, q, j, c] == x[n, h, q * sw + j, c]``, ``Wo = (W - kw) // sw + 1``.
-
-    Reshaped to (rows * Wo, kw * C) (a copy), a block of rows becomes the matrix that a
-    convolution multiplies by its weights: only ``kw`` times the input, not ``kh * kw`` times.
-    """
-    n, h, w, c = x.shape
-    wo = output_size(w, kw, sw)
-    if wo < 1:
-        raise ValueError(f"row_windows: a window of width {kw} does not fit in an input of shape {tuple(x.shape)}")
-    s_n, s_h, s_w, s_c = x.strides
-    return backend.xp_of(x).lib.stride_tricks.as_strided(
-        x, shape=(n, h, wo, kw, c), strides=(s_n, s_h, s_w * sw, s_w, s_c)
-    )
-
-
-def windows_channels_last(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int]) -> Any:
-    """Every window of a channels-last x (N, H, W, C), as a view (N, Ho, Wo, kh, kw, C):
-    ``view[n, r, q, i, j, c] == x[n, r * sh + i, q * sw + j, c]`` (:func:`windows`, channels last)."""
-    (kh, kw), (sh, sw) = kernel_size, stride
-    n, h, w, c = x.shape
-    ho, wo = output_size(h, kh, sh), output_size(w, kw, sw)
-    if ho < 1 or wo < 1:
-        raise ValueError(f"windows_channels_last: a {kh}x{kw} window does not fit in an input of shape "
-                         f"{tuple(x.shape)}")
-    s_n, s_h, s_w, s_c = x.strides
-    return backend.xp_of(x).lib.stride_tricks.as_strided(
-        x, shape=(n, ho, wo, kh, kw, c), strides=(s_n, s_h * sh, s_w * sw, s_h, s_w, s_c)
-    )
 
 
 def zeros_like_layout(shape: tuple[int, ...], like: Any) -> Any:

@@ -6,7 +6,7 @@ and the spread of their softmax outputs measures how unsure the model is about e
 (models/segnet.py); ``bayesian_segnet_basic`` is the paper's placement, under its registered name.
 
     >>> net = models.create("bayesian_segnet_basic", num_classes=11)   # or bayesian_segnet_basic(11)
-    >>> out = mc_predict(net, x, samples=8, generator=tinyseg.backend.default_rng(0))
+    >>> out = mc_predict(net, x, samples=8, seed=0)         # the same seed, the same samples
     >>> out.mean.shape, out.variance.shape, out.entropy.shape
     ((1, 11, 360, 480), (1, 360, 480), (1, 360, 480))
 """
@@ -14,12 +14,14 @@ and the spread of their softmax outputs measures how unsure the model is about e
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import backend, nn
+from .. import backend, nn, random
 from ..functional.activation import softmax
 from ..tensor import Tensor, no_grad
 from .registry import register
@@ -80,12 +82,16 @@ def has_dropout(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Dropout) for m in model.modules())
 
 
-def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = None) -> MCPrediction:
+def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = None, *,
+               seed: int | Sequence[int] | None = None) -> MCPrediction:
     """Monte Carlo dropout: run ``model`` ``samples`` times with dropout on, batch norm in eval mode.
 
-    x: (N, C, H, W). generator: e.g. ``backend.default_rng(seed)``, shared by every Dropout layer
-    for this call (the same seed gives the same samples); None keeps each layer's own generator.
-    The model's modes and generators are restored afterwards; no graph is recorded.
+    x: (N, C, H, W). The masks come from ``tinyseg.random``: with ``seed`` (an int or ints) or a
+    ``generator`` (e.g. ``backend.default_rng(seed)``), from that stream alone, inside
+    ``random.fork_rng`` (the same seed gives the same samples; the global stream is untouched);
+    with neither, from the global dropout stream (``tinyseg.manual_seed``). A Dropout layer whose
+    own ``generator`` attribute is set draws from that one instead (the older way, kept for now).
+    The model's modes are restored afterwards; no graph is recorded.
     """
     drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     if not drops:
@@ -93,16 +99,17 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
                          "the same; use a model with dropout, e.g. create('bayesian_segnet_basic')")
     if samples < 1:
         raise ValueError(f"mc_predict: samples must be at least 1, got {samples}")
+    if generator is not None and seed is not None:
+        raise ValueError("mc_predict: pass a seed or a generator, not both")
+    # the masks' stream: this call's own (fork_rng) or, with neither seed nor generator, the global one
+    stream = random.fork_rng(seed, generator=generator) if seed is not None or generator is not None else nullcontext()
     modes = [(m, m.training) for m in model.modules()]
-    generators = [m.generator for m in drops]
     try:
         model.eval()  # batch norm: running statistics
         for m in drops:  # ... but dropout keeps sampling
             m.train()
-            if generator is not None:
-                m.generator = generator
         mean = m2 = None
-        with no_grad():
+        with no_grad(), stream:
             for s in range(1, samples + 1):  # Welford: running mean and sum of squared deviations
                 p = softmax(model(x), dim=1).data
                 if mean is None:
@@ -114,8 +121,6 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
     finally:
         for m, mode in modes:
             m.training = mode
-        for m, g in zip(drops, generators):
-            m.generator = g
     xp = backend.xp_of(mean)
     prediction = mean.argmax(axis=1)
     variance = xp.take_along_axis(m2 / samples, prediction[:, None], axis=1)[:, 0]

@@ -1,8 +1,11 @@
 """Weight initialisation, drawn on the host with a NumPy generator and then moved to the
 active backend, so that NumPy and CuPy runs start from the same numbers.
 
-    >>> tinyseg.nn.init.manual_seed(0)        # the same model, weight for weight, every run
+    >>> tinyseg.manual_seed(0)                 # the same model, weight for weight, every run
     >>> conv = tinyseg.nn.Conv2d(3, 64, 7)     # He normal weights, zero bias
+
+The generator lives in tinyseg/random.py, the one home of tinyseg's random state;
+``manual_seed`` and ``default_generator`` here are its names for it, kept as aliases.
 
 SegNet's Caffe model fills its convolutions with the "msra" filler: He et al. (2015) normal,
 std = sqrt(2 / fan_in), which keeps the variance of activations steady through ReLUs.
@@ -15,23 +18,12 @@ import math
 import numpy as np
 
 from .. import backend
-from ..functional import activation
+from ..random import init_generator, manual_seed
 from ..tensor import Tensor
 
 __all__ = ["manual_seed", "default_generator", "fan_in", "kaiming_normal_", "constant_", "zeros_", "ones_"]
 
-_state: dict[str, np.random.Generator] = {"rng": np.random.default_rng()}
-
-
-def manual_seed(seed: int) -> None:
-    """Seed everything random in tinyseg: weight initialisation and dropout's default generator."""
-    _state["rng"] = np.random.default_rng(seed)
-    activation.manual_seed(seed)
-
-
-def default_generator() -> np.random.Generator:
-    """The NumPy generator that layers draw their weights from when given no ``rng``."""
-    return _state["rng"]
+default_generator = init_generator  # the NumPy generator layers draw from when given no ``rng``
 
 
 def fan_in(shape: tuple[int, ...]) -> int:
@@ -49,7 +41,7 @@ def _fill(t: Tensor, values: np.ndarray) -> Tensor:
 
 def kaiming_normal_(t: Tensor, rng: np.random.Generator | None = None) -> Tensor:
     """Fill ``t`` with N(0, 2 / fan_in) (He / MSRA init for layers followed by ReLU); returns t."""
-    rng = rng if rng is not None else default_generator()
+    rng = rng if rng is not None else init_generator()
     std = math.sqrt(2.0 / fan_in(t.shape))
     return _fill(t, rng.standard_normal(t.shape) * std)
 

@@ -29,7 +29,7 @@ class Conv2d(Module):
     """2-D convolution, x (N, C_in, H, W) -> (N, C_out, H', W').
 
     weight (C_out, C_in, kh, kw): He normal, std sqrt(2 / (C_in kh kw)); bias (C_out,): zeros.
-    rng: the NumPy generator to draw from (default: ``init.default_generator()``).
+    rng: the NumPy generator to draw from (default: ``tinyseg.random.init_generator()``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -165,8 +165,10 @@ class LocalResponseNorm(Module):
 class Dropout(Module):
     """Zero values with probability p in training (scaling the rest by 1 / (1 - p)); identity in eval.
 
-    ``generator``: None (the functional default) or e.g. ``backend.default_rng(seed)`` for
-    reproducible masks; Bayesian SegNet keeps dropout on at test time with ``module.train()``.
+    Masks come from ``tinyseg.random`` (seed with ``tinyseg.manual_seed``; scope a stream with
+    ``with tinyseg.random.fork_rng(seed):``). Bayesian SegNet keeps dropout on at test time with
+    ``module.train()`` (see ``models.mc_predict``). ``generator``: None, or a generator of this
+    layer's own that overrides tinyseg.random (the older way; prefer fork_rng).
     """
 
     def __init__(self, p: float = 0.5) -> None:
