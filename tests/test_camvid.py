@@ -56,7 +56,7 @@ def test_folder_layout_reads_png_pairs_exactly(tmp_path):
         assert label.dtype == np.uint8 and label.shape == (6, 8)
         assert_equal(image, written[stem][0])
         assert_equal(label, written[stem][1])
-    assert ds.classes == CAMVID_CLASSES and ds.num_classes == 11 and ds.ignore_index == 11
+    assert ds.classes.names == CAMVID_CLASSES and ds.num_classes == 11 and ds.ignore_index == 11
     with pytest.raises(IndexError):
         ds[3]
     assert_equal(ds[-1][1], written["seq_002"][1])

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend, metrics
+from tinyseg import backend
+from tinyseg.metrics import boundary
 from tinyseg.metrics import BFScore, ConfusionMatrix, bf_score
 from .helpers import assert_close, assert_equal
 
@@ -272,7 +273,7 @@ def test_images_without_labelled_pixels_are_skipped():
 
 
 def test_the_disk_at_360x480_has_radius_4_5_and_69_pixels():
-    rows = metrics._disk_rows(0.0075 * math.hypot(360, 480))
+    rows = boundary._disk_rows(0.0075 * math.hypot(360, 480))
     disk = {(dy, dx) for dy, w in rows for dx in range(-w, w + 1)}
     every = {(dy, dx) for dy in range(-5, 6) for dx in range(-5, 6) if dy * dy + dx * dx <= 4.5**2}
     assert disk == every and len(disk) == 69
@@ -381,3 +382,56 @@ def test_cupy_matches_numpy():
     on_gpu = bf_score(backend.to_device(pred), backend.to_device(target), 4, VOID)
     backend.use("numpy")
     assert on_gpu == pytest.approx(bf_score(pred, target, 4, VOID))
+
+
+# ---- any number of classes, any ignored value ------------------------------------------------
+def random_labels(k: int, ignore: int | None, dtype, seed: int = 0, shape=(2, 12, 16)):
+    """(pred, target) of dtype with classes 0..k-1, target with about 20% ``ignore`` pixels."""
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, k, shape)
+    pred = np.where(rng.random(shape) < 0.6, target, rng.integers(0, k, shape))
+    if ignore is not None:
+        target[rng.random(shape) < 0.2] = ignore
+    return pred.astype(dtype), target.astype(dtype)
+
+
+@pytest.mark.parametrize("k", [2, 4, 20, 255])
+@pytest.mark.parametrize(("ignore", "dtype"), [(None, np.uint8), (255, np.uint8), ("k", np.uint8),
+                                               (-1, np.int64), (1000, np.int32)])
+def test_confusion_and_bf_for_2_to_255_classes_with_and_without_ignore(k, ignore, dtype):
+    ignore = k if ignore == "k" else ignore  # "k": just after the classes, as CamVid's 11
+    pred, target = random_labels(k, ignore, dtype)
+    cm = ConfusionMatrix(k, ignore_index=ignore)
+    cm.update(pred, target)
+    assert_equal(cm.matrix, naive_confusion(pred.astype(np.int64), target.astype(np.int64), k, ignore))
+    s = cm.scores()
+    assert len(s["per_class_iou"]) == k and 0.0 <= s["miou"] <= 1.0
+    h, w = target.shape[1:]
+    acc = BFScore(k, ignore_index=ignore, tolerance=tol(1.6, h, w))
+    acc.update(pred, target)
+    assert_close(acc.image_scores, naive_bf(pred.astype(np.int64), target.astype(np.int64), k, ignore, 1.6))
+    perfect = np.where(target == ignore, 0, target).astype(dtype) if ignore is not None else target
+    assert bf_score(perfect, target, k, ignore) == 1.0
+
+
+def test_256_classes_without_ignore_fill_a_byte():
+    pred, target = random_labels(256, None, np.uint8, seed=4)
+    cm = ConfusionMatrix(256)
+    cm.update(pred, target)
+    assert cm.matrix.sum() == target.size
+    assert bf_score(target, target, 256) == 1.0
+
+
+def test_an_ignore_index_inside_the_classes_is_refused():
+    # An ignored class would still be predicted (and scored as a false positive elsewhere): ambiguous,
+    # so refused. Drop the class from the classes instead, or ignore a value >= num_classes.
+    for make in (lambda: ConfusionMatrix(4, ignore_index=3), lambda: BFScore(20, ignore_index=0),
+                 lambda: bf_score(np.zeros((2, 2), int), np.zeros((2, 2), int), 255, ignore_index=254)):
+        with pytest.raises(ValueError, match="is one of the classes"):
+            make()
+    ConfusionMatrix(255, ignore_index=255)  # just outside: fine
+
+
+def test_uint8_255_without_an_ignore_index_is_named_as_outside_the_classes():
+    with pytest.raises(ValueError, match=r"target holds values \[255\] outside the classes 0\.\.3"):
+        ConfusionMatrix(4).update(np.zeros((1, 2), np.uint8), np.array([[0, 255]], np.uint8))

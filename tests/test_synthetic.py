@@ -23,7 +23,7 @@ def test_items_have_the_camvid_item_type(scenes):
     for image, label in items[:5]:
         assert image.shape == (96, 128, 3) and image.dtype == np.uint8 and image.flags.c_contiguous
         assert label.shape == (96, 128) and label.dtype == np.uint8 and label.max() <= 11
-    assert ds.classes == CAMVID_CLASSES and ds.num_classes == 11 and ds.ignore_index == 11
+    assert ds.classes.names == CAMVID_CLASSES and ds.num_classes == 11 and ds.ignore_index == 11
     assert len(ds) == 30
 
 

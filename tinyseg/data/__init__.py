@@ -1,24 +1,18 @@
-"""Data for training: CamVid from disk, synthetic street scenes, augmentations, batches.
+"""Data for training: your own folder data set, CamVid, synthetic street scenes, augmentations, batches.
 
-    >>> from tinyseg.data import CamVid, SyntheticScenes, DataLoader, Compose, RandomHorizontalFlip
-    >>> train = CamVid("../shared/camvid", split="train")        # or SyntheticScenes(200)
+    >>> from tinyseg.data import open_dataset, SyntheticScenes, DataLoader, Compose, RandomHorizontalFlip
+    >>> train = open_dataset("../shared/camvid", split="train")   # CamVid or a folder data set; or SyntheticScenes(200)
+    >>> train.classes                                              # names, colours, ignored label (Classes)
     >>> loader = DataLoader(train, batch_size=4, shuffle=True, seed=0, workers=2,
     ...                     transforms=Compose([RandomHorizontalFlip()]))
 """
 
-from .camvid import (
-    CAMVID_CLASSES,
-    CAMVID_MEAN,
-    CAMVID_PALETTE,
-    CAMVID_STD,
-    SEGNET_TUTORIAL_WEIGHTS,
-    VOID_INDEX,
-    CamVid,
-    DataError,
-    colorize,
-    median_frequency_weights,
-    read_pair,
-)
+from .camvid import CAMVID_MEAN, CAMVID_STD, SEGNET_TUTORIAL_WEIGHTS, CamVid
+from .classes import CAMVID, CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, Classes, colorize, read_classes_json
+from .detect import open_dataset
+from .errors import DataError
+from .files import read_pair
+from .folder import FolderDataset
 from .loader import DataLoader, time_batches
 from .synthetic import SyntheticScenes, draw_scene
 from .transforms import (
@@ -32,8 +26,10 @@ from .transforms import (
     resize_image,
     resize_label,
 )
+from .weights import median_frequency_weights
 
 __all__ = [
+    "Classes", "CAMVID", "read_classes_json", "open_dataset", "FolderDataset",
     "CamVid", "DataError", "CAMVID_CLASSES", "CAMVID_PALETTE", "CAMVID_MEAN", "CAMVID_STD", "VOID_INDEX",
     "SEGNET_TUTORIAL_WEIGHTS", "colorize", "median_frequency_weights", "read_pair",
     "SyntheticScenes", "draw_scene", "DataLoader", "time_batches",

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .camvid import DataError
+from .errors import DataError
 
 __all__ = ["DataLoader", "time_batches"]
 

@@ -16,13 +16,12 @@ Item i of ``SyntheticScenes(n, size, seed)`` depends only on (seed, i).
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Iterator
 
 import numpy as np
 
-from .camvid import CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX
+from .canvas import Canvas, box, centres, ellipse, line, skew, trapezoid
+from .classes import CAMVID, VOID_INDEX
 
 __all__ = ["SyntheticScenes", "draw_scene"]
 
@@ -36,145 +35,11 @@ CLOTHES = np.array([[30, 30, 35], [60, 60, 120], [150, 40, 40], [200, 200, 190],
                     [40, 90, 60], [180, 150, 60], [110, 110, 115]], np.float32)
 SIGN_COLOURS = np.array([[200, 30, 30], [30, 70, 180], [230, 200, 40], [235, 235, 235]], np.float32)
 
-Region = tuple[slice, slice, np.ndarray | None]
-
-
-# -- regions: a bounding box (two slices) and a boolean mask inside it (None = the whole box) --
-
-def _clip(h: int, w: int, y0: float, y1: float, x0: float, x1: float) -> tuple[slice, slice] | None:
-    ys = slice(max(0, math.floor(y0)), min(h, math.ceil(y1)))
-    xs = slice(max(0, math.floor(x0)), min(w, math.ceil(x1)))
-    return (ys, xs) if ys.start < ys.stop and xs.start < xs.stop else None
-
-
-def _centres(ys: slice, xs: slice) -> tuple[np.ndarray, np.ndarray]:
-    return np.arange(ys.start, ys.stop)[:, None] + 0.5, np.arange(xs.start, xs.stop)[None, :] + 0.5
-
-
-def _box(h: int, w: int, y0: float, y1: float, x0: float, x1: float) -> Region | None:
-    """Pixels whose centres lie in [y0, y1) x [x0, x1): rows ceil(y0 - 0.5) .. ceil(y1 - 0.5) - 1."""
-    box = _clip(h, w, math.ceil(y0 - 0.5), math.ceil(y1 - 0.5), math.ceil(x0 - 0.5), math.ceil(x1 - 0.5))
-    return None if box is None else (*box, None)
-
-
-def _ellipse(h: int, w: int, cy: float, cx: float, ry: float, rx: float, inner: float = 0.0) -> Region | None:
-    """A filled ellipse, or a ring when ``inner`` (fraction of the radius) > 0."""
-    ry, rx = max(ry, 0.5), max(rx, 0.5)
-    box = _clip(h, w, cy - ry, cy + ry, cx - rx, cx + rx)
-    if box is None:
-        return None
-    yy, xx = _centres(*box)
-    d = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2
-    mask = (d <= 1.0) & (d >= inner * inner)
-    return (*box, mask) if mask.any() else None
-
-
-def _trapezoid(h: int, w: int, y0: float, y1: float, l0: float, r0: float, l1: float, r1: float) -> Region | None:
-    """Rows y0..y1 whose left/right edges move linearly from (l0, r0) at y0 to (l1, r1) at y1."""
-    box = _clip(h, w, y0, y1, min(l0, l1), max(r0, r1))
-    if box is None:
-        return None
-    yy, xx = _centres(*box)
-    t = (yy - y0) / max(y1 - y0, 1e-6)
-    mask = (xx >= l0 + (l1 - l0) * t) & (xx < r0 + (r1 - r0) * t) & (yy >= y0) & (yy < y1)
-    return (*box, mask) if mask.any() else None
-
-
-def _skew(h: int, w: int, x0: float, x1: float, t0: float, b0: float, t1: float, b1: float) -> Region | None:
-    """Columns x0..x1 whose top/bottom move linearly from (t0, b0) at x0 to (t1, b1) at x1."""
-    box = _clip(h, w, min(t0, t1), max(b0, b1), x0, x1)
-    if box is None:
-        return None
-    yy, xx = _centres(*box)
-    s = (xx - x0) / max(x1 - x0, 1e-6)
-    mask = (yy >= t0 + (t1 - t0) * s) & (yy < b0 + (b1 - b0) * s) & (xx >= x0) & (xx < x1)
-    return (*box, mask) if mask.any() else None
-
-
-def _line(h: int, w: int, y0: float, x0: float, y1: float, x1: float, width: float) -> Region | None:
-    """A thick segment from (y0, x0) to (y1, x1)."""
-    r = max(width, 1.0) / 2
-    box = _clip(h, w, min(y0, y1) - r, max(y0, y1) + r, min(x0, x1) - r, max(x0, x1) + r)
-    if box is None:
-        return None
-    yy, xx = _centres(*box)
-    dy, dx = y1 - y0, x1 - x0
-    s = np.clip(((yy - y0) * dy + (xx - x0) * dx) / max(dy * dy + dx * dx, 1e-6), 0.0, 1.0)
-    mask = (yy - y0 - s * dy) ** 2 + (xx - x0 - s * dx) ** 2 <= r * r
-    return (*box, mask) if mask.any() else None
-
-
-def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
-    """Blotchy noise, unit variance at the grid points, bilinearly interpolated: float32 (h, w)."""
-    grid = rng.standard_normal((h // cell + 2, w // cell + 2), dtype=np.float32)
-    fy, fx = np.arange(h, dtype=np.float32) / cell, np.arange(w, dtype=np.float32) / cell
-    iy, ix = fy.astype(np.intp), fx.astype(np.intp)
-    wy, wx = (fy - iy)[:, None], (fx - ix)[None, :]
-    top = grid[iy][:, ix] * (1 - wx) + grid[iy][:, ix + 1] * wx
-    bottom = grid[iy + 1][:, ix] * (1 - wx) + grid[iy + 1][:, ix + 1] * wx
-    return top * (1 - wy) + bottom * wy
-
-
-@functools.lru_cache(maxsize=8)
-def _noise_bank(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Noise textures of twice the scene size, drawn once per size; each scene views them at
-    random offsets. Drawing fresh noise for every scene would cost more than painting it."""
-    rng = np.random.default_rng(2009)
-    bank = (rng.standard_normal((2 * h, 2 * w), dtype=np.float32),
-            _smooth_noise(rng, 2 * h, 2 * w, cell=max(2, h // 16)),
-            rng.integers(0, 4, (2 * h, 2 * w), dtype=np.uint8))
-    for a in bank:
-        a.flags.writeable = False
-    return bank
-
-
-class _Canvas:
-    """An RGB float image and its label map, painted region by region (later paint wins).
-
-    The image is stored channels-first, (3, H, W): NumPy broadcasts a colour over long rows
-    much faster than over a trailing axis of 3.
-    """
-
-    def __init__(self, h: int, w: int, rng: np.random.Generator) -> None:
-        self.h, self.w, self.rng = h, w, rng
-        self.image = np.zeros((3, h, w), np.float32)
-        self.label = np.zeros((h, w), np.uint8)
-        grain, blotch, bits = _noise_bank(h, w)
-        oy, ox, by, bx, sy, sx = rng.integers(0, (h, w, h, w, h, w))
-        self.grain = grain[oy:oy + h, ox:ox + w]     # fine grain, unit variance
-        self.blotch = blotch[by:by + h, bx:bx + w]   # blotchy texture, unit variance
-        self.bits = bits[sy:sy + h, sx:sx + w]       # two random bits per pixel, for the void seams
-
-    def colour(self, base: np.ndarray, spread: float = 15.0) -> np.ndarray:
-        """``base`` RGB with a random shift of its brightness and of each channel."""
-        shift = self.rng.normal(0.0, spread, 4)
-        return np.asarray(base, np.float32) + (shift[:3] + shift[3]).astype(np.float32)
-
-    def paint(self, region: Region | None, cls: int | None, colour: np.ndarray,
-              grain: float = 5.0, blotch: float = 0.0) -> None:
-        """Fill ``region`` with ``colour`` (RGB, or (3, rows, 1) for a vertical gradient) plus
-        texture; cls None paints the image only (details such as windows)."""
-        if region is None:
-            return
-        ys, xs, mask = region
-        colour = np.asarray(colour, np.float32)
-        texture = np.float32(grain) * self.grain[ys, xs]
-        if blotch:
-            texture += np.float32(blotch) * self.blotch[ys, xs]
-        pixels = (colour[:, None, None] if colour.ndim == 1 else colour) + texture
-        if mask is None:
-            self.image[:, ys, xs] = pixels
-        else:
-            np.copyto(self.image[:, ys, xs], pixels, where=mask)
-        if cls is not None:
-            np.copyto(self.label[ys, xs], np.uint8(cls), where=True if mask is None else mask)
-
-
 def draw_scene(rng: np.random.Generator, size: tuple[int, int] = (96, 128),
                void_borders: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One street scene: image uint8 (H, W, 3), label uint8 (H, W) with CamVid classes 0..11."""
     h, w = size
-    c = _Canvas(h, w, rng)
+    c = Canvas(h, w, rng)
     hor = rng.uniform(0.36, 0.5) * h                  # horizon: where the buildings meet the ground
     vx = rng.uniform(0.3, 0.7) * w                    # vanishing point of the road
     left_b, right_b = rng.uniform(-0.35, 0.2) * w, rng.uniform(0.8, 1.35) * w   # road edges at the bottom
@@ -238,7 +103,7 @@ def _void_seams(label: np.ndarray, bits: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sky(c: _Canvas, hor: float) -> None:
+def _sky(c: Canvas, hor: float) -> None:
     rng = c.rng
     if rng.random() < 0.5:                            # overcast: CamVid's usual grey-white sky
         top = c.colour([200, 205, 212], 12)
@@ -249,12 +114,12 @@ def _sky(c: _Canvas, hor: float) -> None:
     rows = int(np.ceil(hor)) + 1
     ramp = (np.arange(rows, dtype=np.float32) / rows)[None, :, None]
     gradient = top[:, None, None] + (bottom - top)[:, None, None] * ramp      # (3, rows, 1)
-    region = _box(c.h, c.w, 0, rows, 0, c.w)
+    region = box(c.h, c.w, 0, rows, 0, c.w)
     if region is not None:
         c.paint(region, SKY, gradient[:, :region[0].stop - region[0].start], grain=2.0, blotch=4.0)
 
 
-def _buildings(c: _Canvas, hor: float, vx: float) -> None:
+def _buildings(c: Canvas, hor: float, vx: float) -> None:
     rng, h, w = c.rng, c.h, c.w
     x = -rng.uniform(0, 0.1) * w
     while x < w:
@@ -265,13 +130,13 @@ def _buildings(c: _Canvas, hor: float, vx: float) -> None:
         far = min(abs(x + bw / 2 - vx) / (0.5 * w), 1.0)      # buildings near the vanishing point are far
         top = hor - hor * rng.uniform(0.35, 1.05) * (0.35 + 0.65 * far)
         facade = c.colour(FACADES[rng.integers(len(FACADES))], 12)
-        region = _box(h, w, top, hor + 1, x, x + bw)
+        region = box(h, w, top, hor + 1, x, x + bw)
         c.paint(region, BUILDING, facade, grain=4.0, blotch=rng.uniform(3, 10))
         if region is not None and rng.random() < 0.85:         # windows: a grid of darker panes
             ys, xs, mask = region
             py, px = rng.uniform(4, 9) * h / 96, rng.uniform(4, 10) * w / 128
             fy, fx = rng.uniform(0.4, 0.7), rng.uniform(0.35, 0.7)
-            yy, xx = _centres(ys, xs)
+            yy, xx = centres(ys, xs)
             panes = (((yy - top) % py) / py > 1 - fy) & (((xx - x) % px) / px > 1 - fx)
             panes &= (yy > top + 2) & (yy < hor - 2) & (xx > x + 1) & (xx < x + bw - 1)
             glass = c.colour([55, 65, 80], 15) if rng.random() < 0.7 else c.colour([150, 170, 190], 15)
@@ -279,15 +144,15 @@ def _buildings(c: _Canvas, hor: float, vx: float) -> None:
         x += bw
 
 
-def _ground(c: _Canvas, hor: float, vx: float, left_b: float, right_b: float) -> None:
+def _ground(c: Canvas, hor: float, vx: float, left_b: float, right_b: float) -> None:
     rng, h, w = c.rng, c.h, c.w
     pave = c.colour([165, 160, 150] if rng.random() < 0.7 else [170, 120, 100], 14)
-    c.paint(_box(h, w, hor, h, 0, w), PAVEMENT, pave, grain=6.0, blotch=6.0)
+    c.paint(box(h, w, hor, h, 0, w), PAVEMENT, pave, grain=6.0, blotch=6.0)
     kerb = (right_b - left_b) * 0.04
-    c.paint(_trapezoid(h, w, hor, h, vx, vx, left_b - kerb, right_b + kerb), PAVEMENT, pave + 35, grain=4.0)
+    c.paint(trapezoid(h, w, hor, h, vx, vx, left_b - kerb, right_b + kerb), PAVEMENT, pave + 35, grain=4.0)
     road = c.colour([95, 92, 98], 14)
-    c.paint(_trapezoid(h, w, hor, h, vx, vx, left_b, right_b), ROAD, road, grain=7.0, blotch=6.0)
-    region = _trapezoid(h, w, hor, h, vx, vx, (left_b + right_b) / 2 - 0.012 * w, (left_b + right_b) / 2 + 0.012 * w)
+    c.paint(trapezoid(h, w, hor, h, vx, vx, left_b, right_b), ROAD, road, grain=7.0, blotch=6.0)
+    region = trapezoid(h, w, hor, h, vx, vx, (left_b + right_b) / 2 - 0.012 * w, (left_b + right_b) / 2 + 0.012 * w)
     if region is not None and rng.random() < 0.8:   # lane dashes, shorter towards the horizon
         ys, xs, mask = region
         t = np.clip((np.arange(ys.start, ys.stop) + 0.5 - hor) / (h - hor), 1e-3, 1.0)[:, None]
@@ -295,7 +160,7 @@ def _ground(c: _Canvas, hor: float, vx: float, left_b: float, right_b: float) ->
         c.paint((ys, xs, dashes), None, c.colour([215, 215, 200], 8), grain=5.0)
 
 
-def _fence(c: _Canvas, hor: float, vx: float, left_b: float, right_b: float) -> None:
+def _fence(c: Canvas, hor: float, vx: float, left_b: float, right_b: float) -> None:
     """A fence along the outer edge of one pavement, receding to the vanishing point."""
     rng, h, w = c.rng, c.h, c.w
     far_t, near_t = sorted(rng.uniform(0.05, 1.0, 2))
@@ -307,107 +172,107 @@ def _fence(c: _Canvas, hor: float, vx: float, left_b: float, right_b: float) -> 
     tops = [b - tall * t for b, t in zip(bottoms, (far_t, near_t))]
     if xs[0] > xs[1]:
         xs, bottoms, tops = xs[::-1], bottoms[::-1], tops[::-1]
-    region = _skew(h, w, xs[0], xs[1], tops[0], bottoms[0], tops[1], bottoms[1])
+    region = skew(h, w, xs[0], xs[1], tops[0], bottoms[0], tops[1], bottoms[1])
     wood = c.colour([120, 90, 60] if rng.random() < 0.5 else [100, 105, 110], 15)
     c.paint(region, FENCE, wood, grain=5.0, blotch=4.0)
     if region is not None:                            # darker gaps between the slats
         ys, xs_, mask = region
-        _, xx = _centres(ys, xs_)
+        _, xx = centres(ys, xs_)
         slats = mask & ((xx * rng.uniform(0.5, 0.9)) % 2.0 < 0.8)
         c.paint((ys, xs_, slats), None, wood * 0.6, grain=4.0)
 
 
-def _tree(c: _Canvas, y: float, x: float, t: float) -> None:
+def _tree(c: Canvas, y: float, x: float, t: float) -> None:
     rng, h, w = c.rng, c.h, c.w
     tall = t * h * rng.uniform(0.9, 1.6)
     trunk_w = max(1.0, t * w * 0.03)
-    c.paint(_box(h, w, y - tall * 0.55, y, x - trunk_w / 2, x + trunk_w / 2), TREE, c.colour([80, 60, 40], 10))
+    c.paint(box(h, w, y - tall * 0.55, y, x - trunk_w / 2, x + trunk_w / 2), TREE, c.colour([80, 60, 40], 10))
     leaves = c.colour([60, 100, 45] if rng.random() < 0.7 else [90, 110, 55], 15)
     cy, r = y - tall * 0.7, tall * 0.3
     for _ in range(rng.integers(3, 7)):
         dy, dx = rng.normal(0, r * 0.45, 2)
         ry, rx = r * rng.uniform(0.5, 0.9), r * rng.uniform(0.5, 1.0)
-        c.paint(_ellipse(h, w, cy + dy, x + dx, ry, rx), TREE, leaves + rng.normal(0, 10), grain=14.0, blotch=12.0)
+        c.paint(ellipse(h, w, cy + dy, x + dx, ry, rx), TREE, leaves + rng.normal(0, 10), grain=14.0, blotch=12.0)
 
 
-def _pole(c: _Canvas, y: float, x: float, t: float) -> None:
+def _pole(c: Canvas, y: float, x: float, t: float) -> None:
     rng, h, w = c.rng, c.h, c.w
     tall = t * h * rng.uniform(0.8, 1.3)
     pw = max(1.0, t * w * 0.018)
-    c.paint(_box(h, w, y - tall, y, x - pw / 2, x + pw / 2), POLE, c.colour([120, 120, 115], 25), grain=4.0)
+    c.paint(box(h, w, y - tall, y, x - pw / 2, x + pw / 2), POLE, c.colour([120, 120, 115], 25), grain=4.0)
     kind = rng.random()
     s = max(2.0, t * h * rng.uniform(0.08, 0.14))
     cy = y - tall + s * 0.6
     if kind < 0.3:                                    # round sign
-        c.paint(_ellipse(h, w, cy, x, s / 2, s / 2), SIGN, c.colour(SIGN_COLOURS[rng.integers(4)], 10))
+        c.paint(ellipse(h, w, cy, x, s / 2, s / 2), SIGN, c.colour(SIGN_COLOURS[rng.integers(4)], 10))
     elif kind < 0.55:                                 # rectangular sign
-        c.paint(_box(h, w, cy - s / 2, cy + s / 2, x - s * 0.6, x + s * 0.6), SIGN,
+        c.paint(box(h, w, cy - s / 2, cy + s / 2, x - s * 0.6, x + s * 0.6), SIGN,
                 c.colour(SIGN_COLOURS[rng.integers(4)], 10))
     elif kind < 0.7:                                  # warning triangle
-        c.paint(_trapezoid(h, w, cy - s / 2, cy + s / 2, x, x, x - s * 0.6, x + s * 0.6), SIGN,
+        c.paint(trapezoid(h, w, cy - s / 2, cy + s / 2, x, x, x - s * 0.6, x + s * 0.6), SIGN,
                 c.colour(SIGN_COLOURS[rng.integers(3)], 10))
     elif kind < 0.9:                                  # traffic light: dark box, one lamp lit
-        c.paint(_box(h, w, cy - s, cy + s, x - s * 0.35, x + s * 0.35), SIGN, c.colour([35, 35, 35], 8))
+        c.paint(box(h, w, cy - s, cy + s, x - s * 0.35, x + s * 0.35), SIGN, c.colour([35, 35, 35], 8))
         lit = rng.integers(3)
         lamp = [[230, 40, 30], [240, 180, 40], [60, 220, 90]][lit]
-        c.paint(_ellipse(h, w, cy - s * 0.6 + lit * s * 0.6, x, s * 0.22, s * 0.22), None, c.colour(lamp, 5))
+        c.paint(ellipse(h, w, cy - s * 0.6 + lit * s * 0.6, x, s * 0.22, s * 0.22), None, c.colour(lamp, 5))
     # else: a bare pole (a lamp post)
 
 
-def _car(c: _Canvas, y: float, x: float, t: float) -> None:
+def _car(c: Canvas, y: float, x: float, t: float) -> None:
     rng, h, w = c.rng, c.h, c.w
     cw = t * w * rng.uniform(0.3, 0.45)
     ch = cw * rng.uniform(0.6, 0.8)
-    c.paint(_ellipse(h, w, y, x, ch * 0.08 + 0.5, cw * 0.6), None, [40, 40, 45], grain=3.0)   # shadow on the road
+    c.paint(ellipse(h, w, y, x, ch * 0.08 + 0.5, cw * 0.6), None, [40, 40, 45], grain=3.0)   # shadow on the road
     body = c.colour(CAR_COLOURS[rng.integers(len(CAR_COLOURS))], 12)
-    c.paint(_box(h, w, y - ch * 0.62, y - ch * 0.1, x - cw / 2, x + cw / 2), CAR, body, grain=4.0, blotch=3.0)
-    c.paint(_trapezoid(h, w, y - ch, y - ch * 0.6, x - cw * 0.32, x + cw * 0.32, x - cw * 0.45, x + cw * 0.45),
+    c.paint(box(h, w, y - ch * 0.62, y - ch * 0.1, x - cw / 2, x + cw / 2), CAR, body, grain=4.0, blotch=3.0)
+    c.paint(trapezoid(h, w, y - ch, y - ch * 0.6, x - cw * 0.32, x + cw * 0.32, x - cw * 0.45, x + cw * 0.45),
             CAR, body, grain=4.0)
-    c.paint(_trapezoid(h, w, y - ch * 0.93, y - ch * 0.64, x - cw * 0.28, x + cw * 0.28, x - cw * 0.4, x + cw * 0.4),
+    c.paint(trapezoid(h, w, y - ch * 0.93, y - ch * 0.64, x - cw * 0.28, x + cw * 0.28, x - cw * 0.4, x + cw * 0.4),
             None, c.colour([50, 60, 75], 12), grain=6.0)                                    # windows
     for side in (-1, 1):
-        c.paint(_ellipse(h, w, y - ch * 0.12, x + side * cw * 0.32, ch * 0.13, cw * 0.09), CAR, [25, 25, 25])
+        c.paint(ellipse(h, w, y - ch * 0.12, x + side * cw * 0.32, ch * 0.13, cw * 0.09), CAR, [25, 25, 25])
         lx = x + side * cw * 0.42                                                         # lights
-        c.paint(_box(h, w, y - ch * 0.5, y - ch * 0.4, lx - cw * 0.05, lx + cw * 0.05),
+        c.paint(box(h, w, y - ch * 0.5, y - ch * 0.4, lx - cw * 0.05, lx + cw * 0.05),
                 None, c.colour([200, 40, 30] if rng.random() < 0.6 else [235, 225, 190], 8))
 
 
-def _person(c: _Canvas, y: float, x: float, tall: float, cls: int, legs: bool = True) -> None:
+def _person(c: Canvas, y: float, x: float, tall: float, cls: int, legs: bool = True) -> None:
     rng, h, w = c.rng, c.h, c.w
     pw = tall * 0.26
-    c.paint(_ellipse(h, w, y - tall * 0.92, x, tall * 0.08, tall * 0.065), cls,
+    c.paint(ellipse(h, w, y - tall * 0.92, x, tall * 0.08, tall * 0.065), cls,
             c.colour([[225, 190, 160], [160, 110, 80], [90, 60, 45]][rng.integers(3)], 8))    # head
     top = c.colour(CLOTHES[rng.integers(len(CLOTHES))], 12)
-    c.paint(_box(h, w, y - tall * 0.84, y - tall * 0.48, x - pw / 2, x + pw / 2), cls, top, grain=5.0)
+    c.paint(box(h, w, y - tall * 0.84, y - tall * 0.48, x - pw / 2, x + pw / 2), cls, top, grain=5.0)
     for side in (-1, 1):                                                                   # arms
         inner, outer = x + side * pw * 0.5, x + side * pw * 0.62
-        c.paint(_box(h, w, y - tall * 0.82, y - tall * 0.52, min(inner, outer), max(inner, outer)), cls, top * 0.9)
+        c.paint(box(h, w, y - tall * 0.82, y - tall * 0.52, min(inner, outer), max(inner, outer)), cls, top * 0.9)
     if legs:
         trousers, stride = c.colour(CLOTHES[rng.integers(len(CLOTHES))], 10), rng.uniform(0, 0.25) * tall
         for side in (-1, 1):
-            c.paint(_line(h, w, y - tall * 0.5, x + side * pw * 0.2, y - tall * 0.02, x + side * stride / 2,
+            c.paint(line(h, w, y - tall * 0.5, x + side * pw * 0.2, y - tall * 0.02, x + side * stride / 2,
                           pw * 0.38), cls, trousers)
 
 
-def _pedestrian(c: _Canvas, y: float, x: float, t: float) -> None:
+def _pedestrian(c: Canvas, y: float, x: float, t: float) -> None:
     _person(c, y, x, t * c.h * c.rng.uniform(0.45, 0.65), PEDESTRIAN)
 
 
-def _bicyclist(c: _Canvas, y: float, x: float, t: float) -> None:
+def _bicyclist(c: Canvas, y: float, x: float, t: float) -> None:
     rng, h, w = c.rng, c.h, c.w
     tall = t * h * rng.uniform(0.5, 0.65)
     r, gap = tall * 0.2, tall * 0.34
     frame = c.colour([[30, 30, 30], [170, 30, 30], [40, 70, 160], [200, 200, 200]][rng.integers(4)], 8)
     for side in (-1, 1):
-        c.paint(_ellipse(h, w, y - r, x + side * gap, r, r, inner=0.7), BICYCLIST, [30, 30, 30])
+        c.paint(ellipse(h, w, y - r, x + side * gap, r, r, inner=0.7), BICYCLIST, [30, 30, 30])
     seat, bars = (y - r * 2.3, x - gap * 0.3), (y - r * 2.5, x + gap * 0.75)
     width = max(1.0, tall * 0.035)
     for (y0, x0), (y1, x1) in [((y - r, x - gap), seat), (seat, (y - r, x)), ((y - r, x), (y - r * 2.1, x + gap * 0.6)),
                                (seat, (y - r * 2.1, x + gap * 0.6)), ((y - r * 2.1, x + gap * 0.6), (y - r, x + gap)),
                                ((y - r * 2.1, x + gap * 0.6), bars)]:
-        c.paint(_line(h, w, y0, x0, y1, x1, width), BICYCLIST, frame)
+        c.paint(line(h, w, y0, x0, y1, x1, width), BICYCLIST, frame)
     _person(c, seat[0] + tall * 0.12, seat[1] + gap * 0.15, tall * 0.75, BICYCLIST, legs=False)
-    c.paint(_line(h, w, seat[0], seat[1], y - r * 1.2, x + gap * 0.05, tall * 0.09), BICYCLIST,
+    c.paint(line(h, w, seat[0], seat[1], y - r * 1.2, x + gap * 0.05, tall * 0.09), BICYCLIST,
             c.colour(CLOTHES[rng.integers(len(CLOTHES))], 10))                             # leg on the pedal
 
 
@@ -418,10 +283,11 @@ class SyntheticScenes:
     Item i is drawn from the generator seeded by (seed, i), so it is the same every time.
     """
 
-    classes = CAMVID_CLASSES
-    num_classes = len(CAMVID_CLASSES)
+    classes = CAMVID
+    classes_source = "CamVid's 11 classes, void 11 (synthetic scenes)"
+    num_classes = len(CAMVID)
     ignore_index = VOID_INDEX
-    palette = CAMVID_PALETTE
+    palette = CAMVID.palette
 
     def __init__(self, n: int = 200, size: tuple[int, int] = (96, 128), seed: int = 0,
                  void_borders: bool = True) -> None:

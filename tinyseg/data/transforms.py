@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .camvid import CAMVID_MEAN, CAMVID_STD, VOID_INDEX
+from .camvid import CAMVID_MEAN, CAMVID_STD
+from .classes import VOID_INDEX
 
 __all__ = [
     "Compose", "Normalize", "ToFloat", "RandomHorizontalFlip", "ColorJitter",
@@ -141,18 +142,23 @@ class RandomScaleCrop:
     """Resize by a factor drawn from U(scale), then crop ``size`` (h, w) at a random place.
 
     size None crops back to the input size. Where the scaled image is smaller than the crop it
-    is padded: image with ``fill``, label with ``ignore_index`` (void, so padding costs no loss).
+    is padded: image with ``fill``, label with ``ignore_index`` (void, so padding costs no loss;
+    give the data set's ``classes.ignore_index``). With ignore_index None nothing may be padded:
+    a scale below 1 is refused, as padded pixels would need a class.
     The image is resized bilinearly, the label by nearest neighbour.
     """
 
     scale: tuple[float, float] = (0.75, 1.5)
     size: tuple[int, int] | None = None
     fill: float = 0
-    ignore_index: int = VOID_INDEX
+    ignore_index: int | None = VOID_INDEX
 
     def __post_init__(self) -> None:
         if not 0 < self.scale[0] <= self.scale[1]:
             raise ValueError(f"RandomScaleCrop: scale must be (low, high) with 0 < low <= high, got {self.scale}")
+        if self.ignore_index is None and self.scale[0] < 1:
+            raise ValueError(f"RandomScaleCrop: scale {self.scale} goes below 1, which pads the label, but "
+                             "ignore_index is None (no label value to pad with); use scales >= 1")
 
     def __call__(self, image: np.ndarray, label: np.ndarray,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -163,6 +169,9 @@ class RandomScaleCrop:
         sh, sw = max(1, round(H * s)), max(1, round(W * s))
         image, label = resize_image(image, (sh, sw)), resize_label(label, (sh, sw))
         if sh < ch or sw < cw:
+            if self.ignore_index is None:
+                raise ValueError(f"RandomScaleCrop: the image scaled to {sh}x{sw} is smaller than the crop "
+                                 f"{ch}x{cw} and ignore_index is None (no label value to pad with)")
             ph, pw = max(ch - sh, 0), max(cw - sw, 0)
             image = np.pad(image, ((0, ph), (0, pw), (0, 0)), constant_values=self.fill)
             label = np.pad(label, ((0, ph), (0, pw)), constant_values=self.ignore_index)
