@@ -14,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-import tinyseg
-from tinyseg import checkpoint, viz
+from tinyseg import checkpoint, loop, viz
 from tinyseg.cli import save_png
 from tinyseg.data import CAMVID_CLASSES, CAMVID_PALETTE, CamVid, colorize
-from tinyseg.evaluate import ModelInputs, predict_batch
 
 
 def main() -> None:
@@ -28,15 +26,14 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--index", type=int, nargs="+", default=[0, 40, 80], help="val images to show")
     args = p.parse_args()
-    model = checkpoint.load_checkpoint(args.checkpoint).eval()
-    size = tuple(model.checkpoint_meta["size"]) if model.checkpoint_meta.get("size") else None
+    ckpt = checkpoint.read(args.checkpoint)
+    model = ckpt.build_model().eval()
+    size = tuple(ckpt.meta["size"]) if ckpt.meta.get("size") else None
     val = CamVid(args.data, split="val")
-    inputs = ModelInputs(val, size)
     rows = []
     for i in args.index:
         image, label = val[i]
-        x = tinyseg.backend.to_device(inputs[i][0].transpose(2, 0, 1)[None].copy())
-        pred = tinyseg.backend.to_numpy(predict_batch(model, x, out_size=label.shape))[0]
+        pred = loop.predict(model, [image], size)[0].label
         rows.append([image, colorize(label), colorize(pred)])
     grid = viz.side_by_side(rows)
     key = viz.legend(CAMVID_CLASSES + ("void",), CAMVID_PALETTE, width=grid.shape[1])

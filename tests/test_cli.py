@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyseg import backend, checkpoint
+from tinyseg import backend, checkpoint, cli
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import predict as predict_cmd
 from tinyseg import train as train_cmd
@@ -171,9 +171,10 @@ def _predictions(model, images, size):
 
 def _scores_by_hand(ckpt, pairs, batch_size):
     """G, C, mIoU, BF and per-class IoU of ``ckpt`` on ``pairs`` [(image, label)], with tinyseg.metrics."""
-    model = checkpoint.load_checkpoint(ckpt)
+    saved = checkpoint.read(ckpt)
+    model = saved.build_model()
     model.eval()
-    size = tuple(model.checkpoint_meta["size"])
+    size = tuple(saved.meta["size"])
     cm, bf = ConfusionMatrix(11, 11), BFScore(11, 11)
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
@@ -198,7 +199,7 @@ def test_evaluate_scores_the_synthetic_validation_scenes_not_the_training_ones(t
     assert evaluate_cmd.main(["--checkpoint", str(trained / "best.npz"), "--json", str(path), "--workers", "0",
                               "--batch-size", "8", *BACKEND]) == 0
     result = json.loads(path.read_text())
-    assert result["images"] == train_cmd.SYNTHETIC_VAL == 40 and result["label_size"] == [24, 32]
+    assert result["images"] == cli.SYNTHETIC_VAL == 40 and result["label_size"] == [24, 32]
     val = SyntheticScenes(40, size=(24, 32), seed=10_000)
     expected = _scores_by_hand(trained / "best.npz", [val[i] for i in range(len(val))], 8)
     assert _reported(result) == expected

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, checkpoint
+from tinyseg import backend, checkpoint, loop
 from tinyseg import train as train_cmd
 from tinyseg.functional import conv2d, cross_entropy
 from tinyseg.metrics import BFScore, ConfusionMatrix
@@ -116,7 +116,7 @@ def _losses(out):
 
 def test_training_on_cupy_syncs_only_where_it_must_and_equals_numpy(tmp_path, monkeypatch, counters):
     steps, passes = [], []  # counters at each loss call (one per step) and around each validation
-    real_loss, real_validate = train_cmd.cross_entropy, train_cmd.validate
+    real_loss, real_validate = loop.cross_entropy, loop.evaluate
 
     def loss_spy(*args, **kwargs):
         steps.append((len(counters.copies), len(counters.reads)))
@@ -128,8 +128,8 @@ def test_training_on_cupy_syncs_only_where_it_must_and_equals_numpy(tmp_path, mo
         passes.append(counters.reads[before:])
         return result
 
-    monkeypatch.setattr(train_cmd, "cross_entropy", loss_spy)
-    monkeypatch.setattr(train_cmd, "validate", validate_spy)
+    monkeypatch.setattr(loop, "cross_entropy", loss_spy)
+    monkeypatch.setattr(loop, "evaluate", validate_spy)
     gpu = tmp_path / "gpu"
     args = [*TINY, "--log-every", "2", "--val-every", "3"]
     assert train_cmd.main([*args, "--backend", "cupy", "--iters", "3", "--out", str(gpu)]) == 0
@@ -144,7 +144,7 @@ def test_training_on_cupy_syncs_only_where_it_must_and_equals_numpy(tmp_path, mo
     step_copies = counters.copies[first_run[1][0]:first_run[2][0]]
     assert sorted(n for _, n in step_copies) == [2 * 24 * 32, 2 * 3 * 24 * 32 * 4]  # uint8 labels, float32 images
     assert all("loader.py" in where for where, _ in step_copies)
-    assert len(passes) == 2 and all(len(p) == 1 and "metrics.py" in p[0] for p in passes), passes
+    assert len(passes) == 2 and all(len(p) == 1 and "confusion.py" in p[0] for p in passes), passes
 
     assert checkpoint.read_meta(gpu / "last.npz")["iteration"] == 6 and (gpu / "best.npz").is_file()
     cpu = tmp_path / "cpu"

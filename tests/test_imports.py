@@ -5,15 +5,16 @@ modules are collected (relative and absolute, top level and inside functions), a
 gets a rank from ``RANKS``; an import may go to the same rank or lower, never higher, unless it is
 in ``ALLOWED`` with its reason. Bottom to top:
 
-    0  backend                       numpy or cupy
+    0  backend, random               numpy or cupy; every random stream (weights, dropout masks)
     1  tensor                        Tensor, Function, the autograd engine
     2  functional                    every op with its backward (gives Tensor its operators)
     3  nn                            Module, Parameter, layers
     4  models                        SegNet and friends
     5  optim, data, metrics, checkpoint, interop, profiler, gradcheck, viz, bench (its jobs),
-       torch_twins (a shim for interop), loop (when it exists)
-    6  cli, train, evaluate, predict, bn_stats, bench.command (the commands)
-    7  tinyseg (the package's __init__: it re-exports from below)
+       torch_twins (a shim for interop), storage (atomic writes, arrays in JSON)
+    6  loop                          the library layer: train_step, evaluate, predict
+    7  cli, recipes, train, evaluate, predict, bn_stats, bench.command (the commands)
+    8  tinyseg (the package's __init__: it re-exports from below)
 """
 
 from __future__ import annotations
@@ -28,17 +29,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinyseg"
 # Longest matching prefix wins, so "tinyseg.bench.command" outranks "tinyseg.bench".
 RANKS = {
     "tinyseg.backend": 0,
+    "tinyseg.random": 0,
     "tinyseg.tensor": 1,
     "tinyseg.functional": 2,
     "tinyseg.nn": 3,
     "tinyseg.models": 4,
     **{f"tinyseg.{name}": 5 for name in (
         "optim", "data", "metrics", "checkpoint", "interop", "profiler", "gradcheck", "viz",
-        "bench", "torch_twins", "loop")},
-    **{f"tinyseg.{name}": 6 for name in (
-        "cli", "train", "evaluate", "predict", "bn_stats", "bench.command", "bench.__main__")},
-    "tinyseg.bench.__init__": 6,  # the bench package's __init__ re-exports its command
-    "tinyseg": 7,
+        "bench", "torch_twins", "storage")},
+    "tinyseg.loop": 6,
+    **{f"tinyseg.{name}": 7 for name in (
+        "cli", "recipes", "train", "evaluate", "predict", "bn_stats", "bench.command", "bench.__main__")},
+    "tinyseg.bench.__init__": 7,  # the bench package's __init__ re-exports its command
+    "tinyseg": 8,
 }
 TOP = "tinyseg"
 
@@ -109,8 +112,8 @@ GRAPH = {name: imports(name) for name in MODULES}
 
 def test_the_ranks_cover_every_module():
     assert all(rank(name) is not None for name in MODULES)
-    assert rank("tinyseg.functional.conv") == 2 and rank("tinyseg.bench.command") == 6
-    assert rank("tinyseg.bench.timing") == 5 and rank("tinyseg") == 7
+    assert rank("tinyseg.functional.conv") == 2 and rank("tinyseg.bench.command") == 7
+    assert rank("tinyseg.bench.timing") == 5 and rank("tinyseg.loop") == 6 and rank("tinyseg") == 8
 
 
 @pytest.mark.parametrize("lazy", [False, True], ids=["at import time", "inside functions"])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import checkpoint, optim
+from tinyseg import checkpoint, loop, optim
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import train as train_cmd
 from tinyseg.data import CamVid
@@ -79,8 +79,8 @@ def test_recipe_fills_in_what_is_left_out_and_typed_options_win(tmp_path):
 
 def test_sqrt_median_weights_are_the_square_roots_of_median_frequency_weights(tmp_path):
     train_set = CamVid(_camvid(tmp_path, n=4), split="train")
-    median = train_cmd._class_weights("median", train_set)
-    soft = train_cmd._class_weights("sqrt-median", train_set)
+    median = loop.class_weights("median", train_set)
+    soft = loop.class_weights("sqrt-median", train_set)
     np.testing.assert_allclose(soft, np.sqrt(median), rtol=1e-6)
     assert soft.dtype == np.float32 and not np.allclose(soft, median)  # a softer push, not the same one
 

@@ -105,3 +105,21 @@ def test_numpy_array_on_the_left_of_an_operator_gives_a_tensor():
     assert isinstance(y, tinyseg.Tensor)
     y.sum().backward()
     assert_equal(x.grad, [3.0, 3.0])
+
+
+def test_the_graph_is_public_grad_fn_is_leaf_inputs():
+    x = tinyseg.tensor([1.0, 2.0], requires_grad=True)
+    w = tinyseg.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    loss = (y + 2.0).sum()
+    assert x.is_leaf and x.grad_fn is None and x.inputs == ()
+    assert y.grad_fn.__name__ == "Mul" and not y.is_leaf
+    assert y.inputs[0] is x and y.inputs[1] is w and len(y.inputs) == 2
+    add = loss.inputs[0]
+    assert add.grad_fn.__name__ == "Add" and add.inputs[0] is y and len(add.inputs) == 2  # 2.0 became a tensor
+    with tinyseg.no_grad():
+        assert (x * w).grad_fn is None  # nothing recorded
+    loss.backward(retain_graph=True)
+    assert loss.grad_fn is not None and y.inputs[0] is x  # kept
+    loss.backward()
+    assert loss.grad_fn is None and loss.inputs == () and y.inputs == ()  # freed as it was walked

@@ -22,13 +22,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import backend, checkpoint, nn
+from . import backend, checkpoint, loop, nn
 from .cli import (
-    CLIError, check_exists, check_number, check_output, check_size, parse_size, run_command,
+    CLIError, check_exists, check_number, check_output, check_size, open_split, parse_size, run_command,
 )
-from .data import CamVid, DataLoader, SyntheticScenes
+from .data import DataLoader
 from .tensor import Tensor, no_grad
-from .train import make_transforms
 
 
 def batch_norm_layers(model: nn.Module) -> list[nn.Module]:
@@ -80,15 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _training_set(args: argparse.Namespace, meta: dict[str, Any], size: tuple[int, int] | None) -> Any:
-    if args.data is not None:
-        return CamVid(args.data, split="train")
-    saved = meta.get("args") or {}
-    if meta.get("data") != "synthetic" or size is None:
-        raise CLIError(f"--data is required: {args.checkpoint} was not trained on the synthetic scenes")
-    return SyntheticScenes(int(saved.get("synthetic", 400)), size=size, seed=int(meta.get("seed", 0)))
-
-
 def bn_stats(args: argparse.Namespace) -> Path:
     """Load, recompute over the training split, save to ``args.out``; returns the path written."""
     check_exists("--checkpoint", args.checkpoint, folder=False)
@@ -102,17 +92,20 @@ def bn_stats(args: argparse.Namespace) -> Path:
     if args.size is not None:
         check_size(args.size, (checkpoint.read_meta(args.checkpoint).get("model") or {}).get("name"))
     backend.use(args.backend)
-    model = checkpoint.load_checkpoint(args.checkpoint)
-    meta = model.checkpoint_meta
+    ckpt = checkpoint.read(args.checkpoint)
+    model, meta = ckpt.build_model(), ckpt.meta
     size = args.size or (tuple(meta["size"]) if meta.get("size") else None)
-    dataset = _training_set(args, meta, size)
-    loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=make_transforms(size),
+    if args.data is None and meta.get("data") != "synthetic":
+        raise CLIError(f"--data is required: {args.checkpoint} was not trained on the synthetic scenes")
+    dataset = open_split(args.data, "train", size=size, seed=int(meta.get("seed", 0)),
+                         synthetic=int((meta.get("args") or {}).get("synthetic", 400)))
+    loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=loop.make_transforms(size),
                         workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 
     batches = (images for images, _ in tqdm(loader, desc="bn_stats", unit="batch", file=sys.stderr))
     count = recompute_batch_norm(model, batches)
-    keep = {k: v for k, v in meta.items() if k not in checkpoint._RESERVED}
+    keep = ckpt.user_meta()
     keep["bn_recomputed"] = {"split": "train", "images": len(dataset), "batches": count,
                              "size": list(size) if size else None, "from": str(args.checkpoint)}
     path = checkpoint.save_checkpoint(args.out, model, meta=keep)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +18,13 @@ from typing import Any
 import numpy as np
 
 from . import models
-from .checkpoint import atomic_write  # the one atomic writer (fsync, then rename), re-exported
+from .data import CAMVID, Classes, SyntheticScenes, open_dataset
+from .storage import atomic_write  # the one atomic writer (fsync, then rename), re-exported
 
-__all__ = ["CLIError", "atomic_write", "write_json", "save_png", "parse_size", "run_command"]
+__all__ = [
+    "CLIError", "StopFlag", "SYNTHETIC_VAL", "open_split", "describe_data", "report_skipped", "checkpoint_classes",
+    "atomic_write", "write_json", "save_png", "parse_size", "run_command",
+]
 
 
 class CLIError(Exception):
@@ -65,6 +70,87 @@ def run_command(prog: str, main: Callable[[], int]) -> int:
     except _known_errors() as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+
+
+SYNTHETIC_VAL = 40  # synthetic validation scenes, drawn from seed + 10,000
+
+
+def open_split(data: Path | None, split: str, *, size: tuple[int, int] | None = None, seed: int = 0,
+               synthetic: int = 400, classes: Classes | Path | None = None, skip_bad: bool = False) -> Any:
+    """The data set a command reads for ``--data`` and a split.
+
+    data: a folder data set or CamVid root (``tinyseg.data.open_dataset`` tells them apart, and
+    reads ``classes``: a Classes, a classes.json path, or None for the data set's own), or None
+    for the built-in synthetic scenes at ``size``: ``synthetic`` training scenes drawn from
+    ``seed``, or SYNTHETIC_VAL validation scenes drawn from ``seed + 10_000``.
+    """
+    if data is not None:
+        return open_dataset(data, split=split, classes=classes, skip_bad=skip_bad)
+    if split not in ("train", "val"):
+        raise CLIError(f"--split {split} needs --data (the synthetic scenes have a train and a val set)")
+    if size is None:
+        raise CLIError("--data is required for a model not trained on the synthetic scenes")
+    if split == "train":
+        return SyntheticScenes(synthetic, size=size, seed=seed)
+    return SyntheticScenes(SYNTHETIC_VAL, size=size, seed=seed + 10_000)
+
+
+def describe_data(data: Path | None, classes: Classes, **splits: Any) -> None:
+    """Say on stderr what a command is about to read: the classes, where they came from, the
+    splits' sizes (``train=ds, val=ds``)."""
+    where = "synthetic scenes" if data is None else str(data)
+    source = getattr(next(iter(splits.values())), "classes_source", None) or "given"
+    ignored = "none ignored" if classes.ignore_index is None else f"label {classes.ignore_index} ignored"
+    sizes = ", ".join(f"{len(ds)} {name}" for name, ds in splits.items())
+    print(f"data: {where}: {len(classes)} classes, {ignored}; {sizes} images (classes: {source})", file=sys.stderr)
+
+
+def report_skipped(*splits: Any) -> None:
+    """List on stderr the pairs each split skipped so far (``--skip-bad``; bad pairs are found as they are read)."""
+    for ds in splits:
+        skipped = getattr(ds, "skipped", None) or []
+        if skipped:
+            listed = "; ".join(f"{path}: {reason}" for path, reason in skipped[:10])
+            more = f" ... and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+            print(f"skipped {len(skipped)} pair(s) of {getattr(ds, 'split', 'the data')}: {listed}{more}", file=sys.stderr)
+
+
+def checkpoint_classes(meta: dict[str, Any], num_classes: int) -> Classes:
+    """The classes a checkpoint's model was trained on, from its metadata (``meta["classes"]``).
+
+    Checkpoints that do not say (saved outside ``tinyseg.train``) get CamVid's classes when the
+    model has 11 outputs, else numbered classes with no ignored label.
+    """
+    stored = meta.get("classes") or meta.get("class_names")
+    if stored is None:
+        return CAMVID if num_classes == len(CAMVID) else Classes.default(num_classes)
+    classes = Classes.from_dict(stored)
+    if len(classes) != num_classes:
+        raise CLIError(f"the checkpoint names {len(classes)} classes but its model has {num_classes} outputs")
+    return classes
+
+
+class StopFlag:
+    """Ctrl-C asks a long loop to stop after its current step (a second Ctrl-C stops at once).
+
+        >>> with StopFlag() as stop:
+        ...     while not stop.requested: ...
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> StopFlag:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        signal.signal(signal.SIGINT, self._previous)
 
 
 # ---- option checks shared by the commands (before any data is read or model built) ----------

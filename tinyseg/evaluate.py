@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from . import backend, checkpoint, models
+from . import backend, checkpoint, loop, models
 from .cli import (
-    CLIError, check_exists, check_number, check_output, check_size, parse_size,
+    CLIError, check_exists, checkpoint_classes, check_number, check_output, check_size, open_split, parse_size,
     run_command, write_json,
 )
-from .data import CAMVID_CLASSES, CamVid, DataLoader, SyntheticScenes
-from .data import transforms as T
-from .functional import interpolate
-from .metrics import BFScore, ConfusionMatrix
-from .tensor import Tensor, no_grad
-from .train import IGNORE_INDEX, SYNTHETIC_VAL, make_transforms
+from .data import DataLoader
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,38 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--json", type=Path, help="also write the scores to this JSON file")
     return p
-
-
-class ModelInputs:
-    """A dataset seen through the model's eyes: images resized to ``size`` and normalised, labels
-    as they are. ``ds[i]`` -> (image float32 (h, w, 3), label (H, W)); size None keeps the image size."""
-
-    def __init__(self, dataset: Any, size: tuple[int, int] | None) -> None:
-        self.dataset, self.size = dataset, size
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image, label = self.dataset[index]
-        if self.size is not None and image.shape[:2] != tuple(self.size):
-            image = T.resize_image(image, self.size)
-        return T.Normalize()(image, label, None)[0], label
-
-
-def predict_batch(model: Any, images: Any, mc_samples: int = 0, out_size: tuple[int, int] | None = None) -> Any:
-    """Class index per pixel (N, H, W) for images (N, 3, h, w); MC-dropout mean when mc_samples > 0.
-
-    out_size (H, W): upsample the class scores bilinearly to this size before the argmax.
-    """
-    with no_grad():
-        if mc_samples > 0:
-            scores = Tensor(models.mc_predict(model, Tensor(images), samples=mc_samples).mean)
-        else:
-            scores = model(Tensor(images))
-        if out_size is not None and tuple(scores.shape[2:]) != tuple(out_size):
-            scores = interpolate(scores, out_size)
-        return scores.data.argmax(axis=1)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -100,39 +64,25 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.split is None:
         args.split = "val"
     backend.use(args.backend)
-    model = checkpoint.load_checkpoint(args.checkpoint)
-    meta = model.checkpoint_meta
+    ckpt = checkpoint.read(args.checkpoint)
+    model, meta = ckpt.build_model(), ckpt.meta
     if args.mc_samples and not models.has_dropout(model):
         raise CLIError(f"--mc-samples needs a model with dropout; {args.checkpoint} holds {meta['model']['name']}")
     size = args.size or (tuple(meta["size"]) if meta.get("size") else None)
-    if args.data is None:
-        if size is None:
-            raise CLIError("--data is required for a checkpoint not trained on the synthetic scenes")
-        dataset = SyntheticScenes(SYNTHETIC_VAL, size=size, seed=int(meta.get("seed", 0)) + 10_000)
-    else:
-        dataset = CamVid(args.data, split=args.split)
-    num_classes = model.config["kwargs"].get("num_classes", 11)
-    loader = DataLoader(ModelInputs(dataset, size), args.batch_size, shuffle=False, seed=0, workers=args.workers)
-    model.eval()
-    cm = ConfusionMatrix(num_classes, IGNORE_INDEX)
-    bf = BFScore(num_classes, IGNORE_INDEX)
+    classes = checkpoint_classes(meta, model.config["kwargs"].get("num_classes", 11))
+    dataset = open_split(args.data, args.split, size=size, seed=int(meta.get("seed", 0)), classes=classes)
+    loader = DataLoader(loop.ModelInputs(dataset, size), args.batch_size, shuffle=False, seed=0, workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 
-    label_size = input_size = None
-    for images, labels in tqdm(loader, desc="evaluate", unit="batch", file=sys.stderr):
-        label_size, input_size = tuple(labels.shape[1:]), tuple(images.shape[2:])
-        pred = predict_batch(model, images, args.mc_samples, out_size=label_size)
-        cm.update(pred, labels)
-        bf.update(pred, labels)
-    scores = cm.scores()
-    names = list(meta.get("classes") or CAMVID_CLASSES[:num_classes])
+    scores = loop.evaluate(model, loader, len(classes), classes.ignore_index, mc_samples=args.mc_samples,
+                           boundary_f1=True, progress=lambda b: tqdm(b, desc="evaluate", unit="batch", file=sys.stderr))
     return {
         "global_acc": scores["global_acc"], "class_acc": scores["class_acc"], "miou": scores["miou"],
-        "bf": bf.score(),
+        "bf": scores["bf"],
         "per_class": {n: {"acc": _number(a), "iou": _number(i)}
-                      for n, a, i in zip(names, scores["per_class_acc"], scores["per_class_iou"])},
+                      for n, a, i in zip(classes.names, scores["per_class_acc"], scores["per_class_iou"])},
         "checkpoint": str(args.checkpoint), "data": str(args.data or "synthetic"), "split": args.split,
-        "images": len(dataset), "label_size": list(label_size), "input_size": list(input_size),
+        "images": len(dataset), "label_size": list(scores["label_size"]), "input_size": list(scores["input_size"]),
     }
 
 
@@ -154,6 +104,19 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"G {100 * result['global_acc']:.1f}   C {100 * result['class_acc']:.1f}   "
                  f"mIoU {100 * result['miou']:.1f}   BF {100 * result['bf']:.2f}")
     return "\n".join(lines)
+
+
+def __getattr__(name: str) -> Any:
+    """``ModelInputs`` and ``predict_batch`` moved to tinyseg.loop: they still work, with a DeprecationWarning."""
+    moved = {"ModelInputs": loop.ModelInputs, "predict_batch": loop.class_scores}
+    if name not in moved:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    new = "class_scores(...).argmax(axis=1)" if name == "predict_batch" else name
+    warnings.warn(f"tinyseg.evaluate.{name} is deprecated: use tinyseg.loop.{new}", DeprecationWarning, stacklevel=2)
+    if name == "predict_batch":
+        return lambda model, images, mc_samples=0, out_size=None: loop.class_scores(
+            model, images, mc_samples, out_size).argmax(axis=1)
+    return moved[name]
 
 
 def main(argv: list[str] | None = None) -> int:

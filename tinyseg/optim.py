@@ -24,7 +24,7 @@ import numpy as np
 from . import backend
 from .tensor import Tensor, no_grad
 
-__all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "ConstantLR", "PolynomialLR", "CosineAnnealingLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "ConstantLR", "PolynomialLR", "CosineAnnealingLR", "make_scheduler"]
 
 
 class Optimizer:
@@ -228,3 +228,20 @@ class CosineAnnealingLR(LRScheduler):
     def factor(self, t: int) -> float:
         floor = self.eta_min / self.base_lr if self.base_lr else 0.0
         return floor + (1.0 - floor) * (1.0 + math.cos(math.pi * min(t, self.T_max) / self.T_max)) / 2
+
+
+def make_scheduler(optimizer: Optimizer, schedule: str, total_iters: int, warmup_iters: int = 0,
+                   start: int = 0) -> LRScheduler:
+    """The schedule named ``schedule`` over ``total_iters`` steps, positioned at step ``start``.
+
+    "constant": the base rate (the paper's); "poly": ``(1 - t/T) ** 0.9``; "cosine": a half cosine
+    down to 0. All start with ``warmup_iters`` steps of linear warm-up. The base rate is
+    ``optimizer.lr`` when called (set it first when resuming: the optimiser holds the last rate).
+    """
+    if schedule == "poly":
+        return PolynomialLR(optimizer, total_iters, power=0.9, warmup_iters=warmup_iters, last_epoch=start - 1)
+    if schedule == "cosine":
+        return CosineAnnealingLR(optimizer, total_iters, warmup_iters=warmup_iters, last_epoch=start - 1)
+    if schedule == "constant":
+        return ConstantLR(optimizer, warmup_iters=warmup_iters, last_epoch=start - 1)
+    raise ValueError(f"make_scheduler: schedule must be 'constant', 'poly' or 'cosine', got {schedule!r}")

@@ -2,7 +2,7 @@
 
     python -m tinyseg.predict --checkpoint weights/segnet_basic_camvid.npz street.png --out predictions/
 
-Writes, per image, ``<name>_label.png`` (the CamVid colours), ``<name>_overlay.png`` (the labels
+Writes, per image, ``<name>_label.png`` (the colours of the classes the model was trained on), ``<name>_overlay.png`` (the labels
 over the image) and, for Bayesian models, ``<name>_uncertainty.png`` (MC-dropout entropy).
 """
 
@@ -14,12 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, models
-from .cli import CLIError, check_exists, check_number, check_output, run_command, save_png
-from .data import colorize, resize_label
-from .functional import interpolate
-from .tensor import Tensor, no_grad
-from .train import make_transforms
+from . import backend, checkpoint, loop, models
+from .cli import CLIError, check_exists, check_number, check_output, checkpoint_classes, run_command, save_png
 from .viz import overlay, uncertainty_image
 
 
@@ -49,27 +45,16 @@ def predict(args: argparse.Namespace) -> list[Path]:
     """Run the checkpoint's model on every image and write the pictures; returns the files written."""
     backend.use(args.backend)
     images = [read_image(p) for p in args.images]  # fail on a bad file before writing anything
-    model = checkpoint.load_checkpoint(args.checkpoint)
-    model.eval()
-    size = model.checkpoint_meta.get("size")
-    transform = make_transforms(tuple(size) if size else None)
-    bayesian = models.has_dropout(model) and args.mc_samples > 0
+    ckpt = checkpoint.read(args.checkpoint)
+    model, meta = ckpt.build_model(), ckpt.meta
+    classes = checkpoint_classes(meta, model.config["kwargs"].get("num_classes", 11))
+    mc_samples = args.mc_samples if models.has_dropout(model) else 0
+    size = tuple(meta["size"]) if meta.get("size") else None
     written = []
-    for path, image in zip(args.images, images):
-        x, _ = transform(image, np.zeros(image.shape[:2], dtype=np.uint8), np.random.default_rng(0))
-        batch = backend.to_device(np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32))
-        with no_grad():
-            if bayesian:
-                result = models.mc_predict(model, Tensor(batch), samples=args.mc_samples)
-                probs, entropy = result.mean, backend.to_numpy(result.entropy)[0]
-            else:
-                probs = model(Tensor(batch)).data
-            if tuple(probs.shape[2:]) != image.shape[:2]:  # class scores back to the image's size, as evaluate does
-                probs = interpolate(Tensor(probs), image.shape[:2]).data
-        label = backend.to_numpy(probs.argmax(axis=1))[0].astype(np.uint8)
-        outputs = {"label": colorize(label), "overlay": overlay(image, label)}
-        if bayesian:
-            outputs["uncertainty"] = uncertainty_image(resize_label(entropy, image.shape[:2]))
+    for path, image, result in zip(args.images, images, loop.predict(model, images, size, mc_samples)):
+        outputs = {"label": classes.colorize(result.label), "overlay": overlay(image, result.label, palette=classes.palette)}
+        if result.entropy is not None:
+            outputs["uncertainty"] = uncertainty_image(result.entropy)
         for kind, picture in outputs.items():
             target = args.out / f"{path.stem}_{kind}.png"
             save_png(target, picture)

@@ -10,6 +10,16 @@ place, :func:`_sum_to_shape`, so no backward has to think about it.
 
 Op hooks (:func:`op_hook`) see every Function's forward and backward run: ``tinyseg.profile()``
 (tinyseg/profiler.py) times them that way. With no hook active the engine pays one ``if``.
+
+The graph is public, read-only and PyTorch-shaped: ``t.grad_fn`` is the Function that made
+``t`` (None for a leaf), ``t.is_leaf`` says which, and ``t.inputs`` lists the tensors it was made
+from. ``tinyseg.viz.draw_graph`` draws a graph from those three alone.
+
+Why this file is longer than the others (about 400 lines): the engine is one idea whose parts
+call each other (Function.apply records what Tensor.backward walks; both go through the op
+hooks and the device check), and tests/test_imports.py keeps it the only module between the
+backend and the ops. Splitting the hooks or the device check into a module of their own would
+add a layer to read for a few dozen lines.
 """
 
 from __future__ import annotations
@@ -244,6 +254,27 @@ class Tensor:
     def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = flag
         return self
+
+    # ---- the graph, read-only (tinyseg.viz.draw_graph walks it) ------------------------
+    @property
+    def grad_fn(self) -> type[Function] | None:
+        """The Function that made this tensor (its ``__name__`` is the op's name), or None for a
+        leaf. Like PyTorch's: recorded only when a gradient is wanted, and cleared once
+        ``backward()`` has walked the graph (unless ``retain_graph=True``)."""
+        return self._fn
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor that no recorded op made (inputs, parameters): the ones whose
+        ``.grad`` ``backward()`` fills."""
+        return self._fn is None
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...]:
+        """The tensors ``grad_fn`` was applied to, in argument order (plain numbers and arrays
+        left out); empty for a leaf. Following ``inputs`` from a loss reaches every tensor that
+        it was computed from."""
+        return tuple(p for p in self._parents if isinstance(p, Tensor))
 
     # ---- the backward pass ------------------------------------------------------------
     def _topological_order(self) -> list[Tensor]:

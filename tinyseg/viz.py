@@ -1,26 +1,35 @@
-"""Pictures: label maps in colour, overlays, side-by-side samples, training curves.
+"""Pictures: label maps in colour, overlays, side-by-side samples, training curves, and the
+autograd graph of a tensor.
 
-Everything returns or writes plain uint8 images (H, W, 3); matplotlib is used only for curves,
-with the non-interactive Agg backend so it works on a machine without a screen.
+Images are plain uint8 arrays (H, W, 3). Colours come from a palette, an (K, 3) uint8 array with
+one row per label value (CamVid's by default; a data set brings its own, ``dataset.classes.palette``).
+matplotlib draws the curves (with the non-interactive Agg backend when writing a file, so it
+works on a machine without a screen) and the graphs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .checkpoint import atomic_write
-from .data import colorize
+from .data import CAMVID_PALETTE, colorize
+from .tensor import Tensor
 
-__all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves"]
+__all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves", "GraphNode", "graph_nodes",
+           "graph_dot", "draw_graph"]
 
 
-def overlay(image: np.ndarray, label: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """Blend the colour label map over the image. image (H, W, 3) uint8, label (H, W) -> (H, W, 3) uint8."""
-    colours = colorize(label).astype(np.float32)
+def overlay(image: np.ndarray, label: np.ndarray, alpha: float = 0.5, palette: np.ndarray | None = None) -> np.ndarray:
+    """Blend the colour label map over the image. image (H, W, 3) uint8, label (H, W) -> (H, W, 3) uint8.
+
+    palette: (K, 3) uint8, the colour of each label value (default: CamVid's, void black).
+    """
+    colours = colorize(label, CAMVID_PALETTE if palette is None else palette).astype(np.float32)
     return (alpha * colours + (1 - alpha) * image.astype(np.float32)).round().astype(np.uint8)
 
 
@@ -35,10 +44,17 @@ def side_by_side(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarr
     return grid
 
 
-def legend(names: Sequence[str], palette: np.ndarray, width: int, swatch: int = 14) -> np.ndarray:
+def legend(names: Sequence[str], palette: np.ndarray | None = None, width: int = 480, swatch: int = 14) -> np.ndarray:
     """A colour key (h, width, 3) uint8: a swatch of ``palette[k]`` and ``names[k]`` for each class,
-    laid out left to right in as many rows as ``width`` needs."""
+    laid out left to right in as many rows as ``width`` needs.
+
+    palette: (K, 3) uint8 with K >= len(names) (default: CamVid's).
+    """
     from PIL import Image, ImageDraw  # noqa: PLC0415
+
+    palette = CAMVID_PALETTE if palette is None else np.asarray(palette)
+    if len(palette) < len(names):
+        raise ValueError(f"legend: {len(names)} class names but a palette of {len(palette)} colours")
 
     cell = max(len(n) for n in names) * 7 + swatch + 16
     per_row = max(1, width // cell)
@@ -92,3 +108,92 @@ def plot_curves(path: str | Path, records: Sequence[dict[str, Any]]) -> None:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
     plt.close(fig)
+
+
+# ---- the autograd graph ---------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class GraphNode:
+    """One tensor of a graph: ``label`` (its name or op, and its shape), the positions of its
+    ``inputs`` in the node list, and its ``depth`` (0 for a leaf, else 1 + its deepest input's)."""
+
+    tensor: Tensor
+    label: str
+    inputs: tuple[int, ...]
+    depth: int
+
+
+def graph_nodes(root: Tensor, names: dict[str, Tensor] | None = None) -> list[GraphNode]:
+    """Every tensor ``root`` was computed from, inputs before the ops that use them, read through
+    the engine's public graph (``grad_fn``, ``inputs``). Walk it before ``backward()`` frees it,
+    or call ``backward(retain_graph=True)``.
+
+    names: labels for some tensors, e.g. ``{"x": x, "w": w}``; other leaves are called "leaf", and
+    an op node is called by its Function's name (Mul, Add, Sum, ...). Each label ends with the
+    shape, e.g. "Mul\\n(2, 3)".
+    """
+    label_of = {id(t): name for name, t in (names or {}).items()}
+    order: list[Tensor] = []
+    index: dict[int, int] = {}
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:  # depth first, each tensor listed after all of its inputs
+        t, inputs_done = stack.pop()
+        if inputs_done:
+            if id(t) not in index:
+                index[id(t)] = len(order)
+                order.append(t)
+            continue
+        if id(t) in index:
+            continue
+        stack.append((t, True))
+        stack.extend((p, False) for p in reversed(t.inputs) if id(p) not in index)
+    nodes: list[GraphNode] = []
+    for t in order:
+        inputs = tuple(index[id(p)] for p in t.inputs)
+        depth = 1 + max((nodes[i].depth for i in inputs), default=-1)
+        name = label_of.get(id(t)) or ("leaf" if t.grad_fn is None else t.grad_fn.__name__)
+        if id(t) in label_of and t.grad_fn is not None:
+            name = f"{name} = {t.grad_fn.__name__}"
+        nodes.append(GraphNode(t, f"{name}\n{t.shape}", inputs, depth))
+    return nodes
+
+
+def graph_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
+    """The graph in Graphviz's dot language (paste it into any dot viewer; nothing is installed)."""
+    lines = ["digraph tinyseg {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    for i, node in enumerate(graph_nodes(root, names)):
+        fill = "lightyellow" if node.tensor.grad_fn is None else "lightblue"
+        label = node.label.replace("\n", "\\n")
+        lines.append(f'  n{i} [label="{label}", style="rounded,filled", fillcolor={fill}];')
+        lines.extend(f"  n{j} -> n{i};" for j in node.inputs)
+    return "\n".join(lines + ["}"])
+
+
+def draw_graph(root: Tensor, names: dict[str, Tensor] | None = None, ax: Any = None) -> Any:
+    """Draw the graph that made ``root`` with matplotlib: leaves in yellow, ops in blue, an arrow
+    from each input to the op that used it, one column per depth (inputs on the left).
+
+    Returns the matplotlib Axes (a new figure's when ``ax`` is None). See :func:`graph_nodes`
+    for ``names`` and for when the graph is still there to draw.
+    """
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    nodes = graph_nodes(root, names)
+    rows: dict[int, int] = {}
+    pos = []
+    for node in nodes:
+        pos.append((node.depth, -rows.get(node.depth, 0)))
+        rows[node.depth] = rows.get(node.depth, 0) + 1
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.2 * (max(rows) + 1), 1.1 * max(rows.values()) + 0.6))
+    boxes = [ax.text(*xy, node.label, ha="center", va="center", fontsize=9,
+                     bbox=dict(boxstyle="round", fc="lightyellow" if node.tensor.grad_fn is None else "lightblue"))
+             for node, xy in zip(nodes, pos)]
+    for i, node in enumerate(nodes):
+        for j in node.inputs:
+            ax.annotate("", xy=pos[i], xytext=pos[j],
+                        arrowprops=dict(arrowstyle="-|>", color="grey", patchA=boxes[j].get_bbox_patch(),
+                                        patchB=boxes[i].get_bbox_patch()))
+    ax.set_xlim(-0.6, max(rows) + 0.6)
+    ax.set_ylim(-max(rows.values()) + 0.4, 0.6)
+    ax.axis("off")
+    return ax

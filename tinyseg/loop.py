@@ -1,0 +1,218 @@
+"""The library layer: a training step, evaluation and prediction, for the commands and for notebooks.
+
+    >>> from tinyseg import loop
+    >>> loader = DataLoader(train_set, 4, shuffle=True, transforms=loop.make_transforms((180, 240), augment=True))
+    >>> for images, labels in loader:
+    ...     loss = loop.train_step(model, optimizer, images, labels, ignore_index=11)
+    >>> scores = loop.evaluate(model, val_loader, num_classes=11, ignore_index=11)
+    >>> scores["miou"], scores["global_acc"]
+    >>> maps = loop.predict(model, [street])                    # one class map per image, at its size
+
+Nothing here reads command lines or writes files: ``python -m tinyseg.train``, ``evaluate`` and
+``predict`` are thin shells over these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import backend, models, nn, optim
+from .data import SEGNET_TUTORIAL_WEIGHTS, median_frequency_weights
+from .data import transforms as T
+from .functional import cross_entropy, interpolate
+from .metrics import BFScore, ConfusionMatrix
+from .tensor import Tensor, as_tensor, no_grad
+
+__all__ = ["make_transforms", "class_weights", "train_step", "class_scores", "evaluate", "predict", "Prediction", "ModelInputs", "eval_mode"]
+
+
+def make_transforms(size: tuple[int, int] | None, augment: bool = False) -> T.Compose:
+    """The input pipeline of training and validation: resize (image and label), augment, normalise.
+
+    size: (H, W) or None (keep each image's size). augment: random flips, scale-and-crop, colour jitter.
+    """
+    steps: list[Any] = []
+    if size is not None:
+        steps.append(T.Resize(size))
+    if augment:
+        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(), T.ColorJitter()]
+    steps.append(T.Normalize())
+    return T.Compose(steps)
+
+
+class ModelInputs:
+    """A data set seen through the model's eyes: images resized to ``size`` and normalised, labels
+    left at their own size (to score at the labels' resolution).
+
+    ``ds[i]`` -> (image float32 (h, w, 3), label (H, W)); size None keeps each image's size.
+    """
+
+    def __init__(self, dataset: Any, size: tuple[int, int] | None) -> None:
+        self.dataset, self.size = dataset, size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        image, label = self.dataset[index]
+        return _model_input(image, self.size), label
+
+
+def _model_input(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """uint8 (H, W, 3) -> float32 (h, w, 3): resized to ``size`` (if given) and normalised."""
+    if size is not None and image.shape[:2] != tuple(size):
+        image = T.resize_image(image, size)
+    return T.Normalize()(image, image[..., 0], None)[0]
+
+
+# ---- training ---------------------------------------------------------------------------------
+
+
+def class_weights(kind: str, dataset: Any) -> np.ndarray | None:
+    """Class weights (K,) float32 for the loss, over ``dataset``'s labels and its ``classes``.
+
+    kind: "median" (median frequency balancing, the paper's), "sqrt-median" (its square root, a
+    softer push towards rare classes), "segnet-tutorial" (the SegNet tutorial's fixed CamVid table)
+    or "none" (returns None).
+    """
+    classes = dataset.classes
+    if kind == "none":
+        return None
+    if kind == "segnet-tutorial":
+        if len(classes) != 11:
+            raise ValueError(f"class weights 'segnet-tutorial' are CamVid's 11; this data set has {len(classes)} classes")
+        return np.asarray(SEGNET_TUTORIAL_WEIGHTS[:11], dtype=np.float32)
+    if kind not in ("median", "sqrt-median"):
+        raise ValueError(f"class_weights: kind must be median, sqrt-median, segnet-tutorial or none, got {kind!r}")
+    weights = np.asarray(median_frequency_weights(dataset, len(classes), classes.ignore_index), dtype=np.float32)
+    return np.sqrt(weights) if kind == "sqrt-median" else weights
+
+
+def train_step(model: nn.Module, optimizer: optim.Optimizer, images: Any, labels: Any, *,
+               weight: Any = None, ignore_index: int | None = None, normalization: str = "caffe") -> Any:
+    """One optimisation step on one batch: forward, weighted cross-entropy, backward, update.
+
+    images: (N, C, H, W) float32; labels: (N, H, W) integer class per pixel (``ignore_index``
+    pixels count for nothing); weight: (K,) class weights or None. The model should be in
+    training mode. Returns the loss as a 0-d array on the device, not read back (reading it
+    would make a GPU wait): ``float(loss)`` when you want the number.
+    """
+    logits = model(as_tensor(images))
+    ignore_index = -100 if ignore_index is None else ignore_index  # PyTorch's "none": no label is -100
+    loss = cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, normalization=normalization)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.data
+
+
+# ---- evaluation ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Inside the block ``model`` is in eval mode (batch norm uses its running statistics, dropout
+    is off); afterwards every layer is back in the mode it was in."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
+def class_scores(model: nn.Module, images: Any, mc_samples: int = 0,
+                 out_size: tuple[int, int] | None = None) -> Any:
+    """The model's class scores (N, K, H, W) for images (N, C, h, w), with no graph recorded.
+
+    mc_samples > 0: the mean softmax of that many Monte Carlo dropout passes (a model with
+    dropout). out_size (H, W): the scores are upsampled bilinearly to it when they differ.
+    """
+    with no_grad():
+        if mc_samples > 0:
+            scores = Tensor(models.mc_predict(model, as_tensor(images), samples=mc_samples).mean)
+        else:
+            scores = model(as_tensor(images))
+        if out_size is not None and tuple(scores.shape[2:]) != tuple(out_size):
+            scores = interpolate(scores, out_size)
+    return scores.data
+
+
+def evaluate(model: nn.Module, loader: Iterable[tuple[Any, Any]], num_classes: int,
+             ignore_index: int | None = None, *, mc_samples: int = 0, boundary_f1: bool = False,
+             keep: int = 0, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> dict[str, Any]:
+    """Scores of ``model`` over every batch (images (N, C, h, w), labels (N, H, W)) of ``loader``.
+
+    The class scores are upsampled to the labels' size when the two differ, so a model that runs
+    at 180x240 is scored against 360x480 labels. Returns the confusion matrix's scores
+    (``global_acc``, ``class_acc``, ``miou``, ``per_class_acc``, ``per_class_iou``), ``bf`` when
+    ``boundary_f1``, ``label_size`` and ``input_size`` (H, W) of the last batch, and ``samples``:
+    the first ``keep`` (image, label, prediction) triples. The model is evaluated in eval mode
+    and put back in the mode it was in. progress: e.g. ``tqdm``, wrapped around the batches.
+    """
+    cm = ConfusionMatrix(num_classes, ignore_index)
+    bf = BFScore(num_classes, ignore_index) if boundary_f1 else None
+    samples: list[tuple[Any, Any, Any]] = []
+    label_size = input_size = None
+    with eval_mode(model):
+        for images, labels in (progress(loader) if progress else loader):
+            label_size, input_size = tuple(labels.shape[1:]), tuple(images.shape[2:])
+            pred = class_scores(model, images, mc_samples, out_size=label_size).argmax(axis=1)
+            cm.update(pred, labels)
+            if bf is not None:
+                bf.update(pred, labels)
+            samples += list(zip(images, labels, pred))[:max(keep - len(samples), 0)]
+    if label_size is None:
+        raise ValueError("evaluate: the loader gave no batches")
+    scores = cm.scores()
+    if bf is not None:
+        scores["bf"] = bf.score()
+    return {**scores, "label_size": label_size, "input_size": input_size, "samples": samples}
+
+
+# ---- prediction ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Prediction:
+    """One image's prediction, NumPy arrays at the image's own size.
+
+    label: (H, W) uint8 class per pixel. entropy: (H, W) float32 MC-dropout entropy in nats, or
+    None when the prediction was a single deterministic pass.
+    """
+
+    label: np.ndarray
+    entropy: np.ndarray | None = None
+
+
+def predict(model: nn.Module, images: Sequence[np.ndarray], size: tuple[int, int] | None = None,
+            mc_samples: int = 0) -> list[Prediction]:
+    """Class maps for RGB images (each uint8 (H, W, 3), any size), one image at a time.
+
+    Each image is resized to ``size`` (the size the model was trained at; None: as it is) and
+    normalised; the class scores are upsampled back to the image's size before the argmax.
+    mc_samples > 0 (a model with dropout): the mean of that many MC-dropout passes, with its entropy.
+    """
+    out = []
+    with eval_mode(model):
+        for image in images:
+            if image.ndim != 3 or image.shape[2] != 3:
+                raise ValueError(f"predict: images must be RGB arrays (H, W, 3), got shape {image.shape}")
+            x = backend.to_device(np.ascontiguousarray(_model_input(image, size).transpose(2, 0, 1)[None]))
+            entropy = None
+            if mc_samples > 0:
+                result = models.mc_predict(model, Tensor(x), samples=mc_samples)
+                scores, entropy = result.mean, backend.to_numpy(result.entropy)[0]
+            else:
+                scores = class_scores(model, x)
+            if tuple(scores.shape[2:]) != image.shape[:2]:  # back to the image's size, as evaluate scores
+                scores = interpolate(Tensor(scores), image.shape[:2]).data
+                entropy = None if entropy is None else T.resize_label(entropy, image.shape[:2])
+            out.append(Prediction(backend.to_numpy(scores.argmax(axis=1))[0].astype(np.uint8), entropy))
+    return out
