@@ -79,16 +79,25 @@ def _axes(ndim):
 def test_reductions(reduction, data, shape, keepdims):
     axis = data.draw(_axes(len(shape)))
     x = data.draw(tensors(shape, distinct=True))  # distinct: max has one winner per slice
-    out = getattr(x, reduction)(axis=axis, keepdims=keepdims)
+    out = getattr(x, reduction)(dim=axis, keepdim=keepdims)
     expected = getattr(np, {"max": "amax"}.get(reduction, reduction))(x.numpy(), axis=axis, keepdims=keepdims)
     assert out.shape == expected.shape
     assert_close(out.numpy(), expected)
-    assert gradcheck(lambda t: getattr(t, reduction)(axis=axis, keepdims=keepdims), [x])
+    assert gradcheck(lambda t: getattr(t, reduction)(axis, keepdims), [x])
+
+
+def test_reductions_take_pytorch_names_and_numpy_names_with_a_warning():
+    x = tinyseg.tensor(np.arange(6.0).reshape(2, 3))
+    assert_equal(x.sum(1).numpy(), [3.0, 12.0]) and assert_equal(F.mean(x, dim=0, keepdim=True).numpy(), [[1.5, 2.5, 3.5]])
+    with pytest.warns(DeprecationWarning, match=r"sum\(dim=, keepdim=\)"):
+        assert x.sum(axis=1, keepdims=True).shape == (2, 1)
+    with pytest.warns(DeprecationWarning, match=r"max\(dim=, keepdim=\)"):
+        assert_equal(x.max(axis=0).numpy(), [3.0, 4.0, 5.0])
 
 
 def test_max_shares_gradient_between_ties():
     x = tinyseg.tensor(np.array([[1.0, 3.0, 3.0]]), requires_grad=True)
-    x.max(axis=1).sum().backward()
+    x.max(dim=1).sum().backward()
     assert_equal(x.grad, [[0.0, 0.5, 0.5]])
 
 

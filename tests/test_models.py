@@ -50,7 +50,7 @@ def test_encoder_block_returns_pooled_map_indices_and_size():
         out, indices, size = block.eval()(x)
         features = block.convs(x)
         assert (backend.to_numpy(features.data) >= 0).all()  # conv -> batch norm -> ReLU
-        pooled, expected = tinyseg.functional.max_pool2d(features, 2)
+        pooled, expected = tinyseg.functional.max_pool2d_with_indices(features, 2)
     assert out.shape == (1, 6, 4, 6) and size == (9, 13) and indices.dtype == np.uint8
     assert_equal(out.data, pooled.data)
     assert_equal(indices.data, expected.data)

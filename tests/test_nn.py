@@ -157,7 +157,8 @@ def test_repr_prints_the_layer_tree_like_pytorch():
         ")"
     )
     assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3)"
-    assert repr(nn.MaxPool2d()) == "MaxPool2d(kernel_size=2, stride=2)"
+    assert repr(nn.MaxPool2d(return_indices=False)) == "MaxPool2d(kernel_size=2, stride=2)"
+    assert repr(nn.MaxPool2d(return_indices=True)) == "MaxPool2d(kernel_size=2, stride=2, return_indices=True)"
     assert repr(nn.LocalResponseNorm(5)) == "LocalResponseNorm(5, alpha=0.0001, beta=0.75, k=1.0)"
 
 
@@ -231,7 +232,7 @@ def test_conv_layers_match_torch(transpose):
 def test_pool_unpool_and_batch_norm_layers_match_torch():
     torch = import_torch(reason="torch.nn is the reference for the layers")
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 7)).astype(np.float32)
-    out, idx = nn.MaxPool2d(2)(tinyseg.tensor(x))
+    out, idx = nn.MaxPool2d(2, return_indices=True)(tinyseg.tensor(x))
     t_out, t_idx = torch.nn.MaxPool2d(2, return_indices=True)(torch.from_numpy(x))
     assert_equal(out.numpy(), t_out.numpy())
     assert idx.dtype == np.uint8 and idx.shape == (2, 3, 2, 3)

@@ -9,7 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg.functional.pool import indices_from_torch, indices_to_torch, max_pool2d, max_unpool2d
+from tinyseg import nn
+from tinyseg.functional.pool import (
+    indices_from_torch, indices_to_torch, max_pool2d, max_pool2d_with_indices, max_unpool2d,
+)
 from tinyseg.functional.window import pair
 from tinyseg.gradcheck import gradcheck
 
@@ -51,18 +54,18 @@ def test_max_pool2d_matches_the_loop_and_its_gradient_is_right(data, cfg, defaul
     stride = None if default_stride else cfg["stride"]
     x = data.draw(arrays(cfg["shape"], distinct=True))  # one winner per window: no kink
     t = tinyseg.tensor(x, requires_grad=True)
-    out, idx = max_pool2d(t, cfg["kernel"], stride)
+    out, idx = max_pool2d_with_indices(t, cfg["kernel"], stride)
     expected, expected_idx = naive_max_pool2d(x, cfg["kernel"], stride or cfg["kernel"])
     assert_equal(out.numpy(), expected)
     assert_equal(idx.numpy(), expected_idx)
     assert idx.dtype == np.uint8 and not idx.requires_grad
-    assert gradcheck(lambda a: max_pool2d(a, cfg["kernel"], stride), [t])
+    assert gradcheck(lambda a: max_pool2d_with_indices(a, cfg["kernel"], stride), [t])
 
 
 @given(data=st.data(), cfg=pool_configs())
 def test_max_unpool2d_restores_odd_sizes_and_its_gradient_is_right(data, cfg):
     kernel, stride, shape = cfg["kernel"], cfg["stride"], cfg["shape"]
-    _, idx = max_pool2d(tinyseg.tensor(data.draw(arrays(shape, distinct=True))), kernel, stride)
+    _, idx = max_pool2d_with_indices(tinyseg.tensor(data.draw(arrays(shape, distinct=True))), kernel, stride)
     x = data.draw(arrays(idx.shape))
     t = tinyseg.tensor(x, requires_grad=True)
     out = max_unpool2d(t, idx, kernel, stride, output_size=shape)
@@ -73,7 +76,7 @@ def test_max_unpool2d_restores_odd_sizes_and_its_gradient_is_right(data, cfg):
 
 def test_unpool_of_pool_keeps_only_the_maxima():
     x = np.array([[[[1.0, 5.0, 2.0], [3.0, 4.0, 0.0], [9.0, 8.0, 7.0]]]])
-    out, idx = max_pool2d(tinyseg.tensor(x))
+    out, idx = max_pool2d_with_indices(tinyseg.tensor(x))
     assert_equal(idx.numpy(), [[[[1]]]])
     restored = max_unpool2d(out, idx, output_size=x.shape)
     assert_equal(restored.numpy(), [[[[0.0, 5.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
@@ -81,7 +84,7 @@ def test_unpool_of_pool_keeps_only_the_maxima():
 
 def test_ties_go_to_the_first_position():
     x = tinyseg.tensor(np.array([[[[2.0, 2.0, 1.0, 3.0], [2.0, 2.0, 3.0, 3.0]]]]), requires_grad=True)
-    out, idx = max_pool2d(x)
+    out, idx = max_pool2d_with_indices(x)
     assert_equal(idx.numpy(), [[[[0, 1]]]])
     out.backward(np.array([[[[10.0, 20.0]]]]))
     assert_equal(x.grad, [[[[10.0, 0.0, 0.0, 20.0], [0.0, 0.0, 0.0, 0.0]]]])
@@ -89,18 +92,18 @@ def test_ties_go_to_the_first_position():
 
 def test_indices_take_one_byte_per_pooled_value():
     x = tinyseg.tensor(np.random.default_rng(0).standard_normal((2, 64, 45, 61), dtype=np.float32))
-    out, idx = max_pool2d(x)
+    out, idx = max_pool2d_with_indices(x)
     assert out.shape == idx.shape == (2, 64, 22, 30)
     assert idx.data.nbytes <= out.size  # at most 1 byte per pooled element (PyTorch: 8)
     assert idx.data.nbytes * 4 == out.data.nbytes  # a quarter of the float32 output itself
-    big = max_pool2d(tinyseg.tensor(np.zeros((1, 1, 17, 17))), kernel_size=17)[1]
+    big = max_pool2d_with_indices(tinyseg.tensor(np.zeros((1, 1, 17, 17))), kernel_size=17)[1]
     assert big.dtype == np.uint16  # 289 positions no longer fit in a byte
 
 
 def test_float32_stays_float32():
     x = np.random.default_rng(1).standard_normal((1, 2, 6, 5), dtype=np.float32)
     x = tinyseg.tensor(x, requires_grad=True)
-    out, idx = max_pool2d(x)
+    out, idx = max_pool2d_with_indices(x)
     up = max_unpool2d(out, idx, output_size=x.shape)
     up.backward(np.ones(up.shape, dtype=np.float32))
     assert out.dtype == up.dtype == x.grad.dtype == np.float32
@@ -109,8 +112,8 @@ def test_float32_stays_float32():
 def test_errors_say_what_does_not_fit():
     x = tinyseg.tensor(np.zeros((1, 1, 3, 3)))
     with pytest.raises(ValueError, match=r"max_pool2d: kernel \(4, 4\) is larger than x \(1, 1, 3, 3\)"):
-        max_pool2d(x, 4)
-    out, idx = max_pool2d(tinyseg.tensor(np.zeros((1, 1, 5, 5))))
+        max_pool2d_with_indices(x, 4)
+    out, idx = max_pool2d_with_indices(tinyseg.tensor(np.zeros((1, 1, 5, 5))))
     with pytest.raises(ValueError, match=r"output_size \(7, 5\) does not fit indices \(1, 1, 2, 2\).*3x2 windows"):
         max_unpool2d(out, idx, output_size=(7, 5))
     with pytest.raises(ValueError, match=r"max_unpool2d: x \(1, 1, 2, 2\) and indices \(1, 1, 2, 1\)"):
@@ -140,7 +143,7 @@ def test_max_pool2d_agrees_with_pytorch_indices_included(cfg):
     x = rng.standard_normal(cfg["shape"], dtype=np.float32)
     x[..., ::2, ::2] = x[..., 1::2, 1::2].max()  # plant ties: both must pick the first position
     t, tt = tinyseg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out, idx = max_pool2d(t, cfg["kernel"], cfg["stride"])
+    out, idx = max_pool2d_with_indices(t, cfg["kernel"], cfg["stride"])
     tout, tidx = torch.nn.functional.max_pool2d(tt, cfg["kernel"], cfg["stride"], return_indices=True)
     assert_equal(out.numpy(), tout.detach().numpy())
     as_torch = indices_to_torch(idx, cfg["kernel"], cfg["stride"], input_size=x.shape)
@@ -162,7 +165,7 @@ def test_max_unpool2d_agrees_with_pytorch(cfg, restore_size):
     rng = np.random.default_rng(6)
     x = rng.standard_normal(cfg["shape"], dtype=np.float32)
     if not restore_size:  # crop to the default unpool size, (Ho - 1) * s + k, so PyTorch's flat indices fit it
-        ho, wo = max_pool2d(tinyseg.tensor(x), cfg["kernel"], cfg["stride"])[0].shape[2:]
+        ho, wo = max_pool2d_with_indices(tinyseg.tensor(x), cfg["kernel"], cfg["stride"])[0].shape[2:]
         (kh, kw), (sh, sw) = pair(cfg["kernel"]), pair(cfg["stride"] or cfg["kernel"])
         x = np.ascontiguousarray(x[..., :(ho - 1) * sh + kh, :(wo - 1) * sw + kw])
     _, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), cfg["kernel"], cfg["stride"],
@@ -179,3 +182,18 @@ def test_max_unpool2d_agrees_with_pytorch(cfg, restore_size):
     out.backward(g)
     tout.backward(torch.from_numpy(g))
     assert_equal(t.grad, tt.grad.numpy())
+
+
+def test_max_pool2d_follows_pytorch_return_indices_and_warns_when_left_out():
+    x = tinyseg.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+    out, idx = max_pool2d_with_indices(x)
+    assert_equal(max_pool2d(x, return_indices=False).data, out.data)
+    both = max_pool2d(x, return_indices=True)
+    assert_equal(both[0].data, out.data) and assert_equal(both[1].data, idx.data)
+    with pytest.warns(DeprecationWarning, match="return_indices=True"):
+        old = max_pool2d(x)  # the old behaviour, kept for now: both
+    assert isinstance(old, tuple) and len(old) == 2
+    assert_equal(nn.MaxPool2d(2, return_indices=False)(x).data, out.data)
+    assert len(nn.MaxPool2d(2, return_indices=True)(x)) == 2
+    with pytest.warns(DeprecationWarning, match="return_indices=True"):
+        assert len(nn.MaxPool2d(2)(x)) == 2

@@ -13,7 +13,7 @@ from typing import Any
 from .. import backend
 from ..tensor import Tensor
 from .elementwise import Abs, Add, Cast, Div, Exp, Log, Mul, Neg, Pow, Sqrt, Sub
-from .reduce import MatMul, Max, Mean, Sum
+from .reduce import MatMul, Max, Mean, Sum, dims
 from .shape import GetItem, Permute, Reshape
 
 __all__: list[str] = []
@@ -83,14 +83,20 @@ class _TensorMethods:
             axes = tuple(axes[0])
         return Permute.apply(self, axes=axes)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Sum.apply(self, axis=axis, keepdims=keepdims)
+    def sum(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        """Sum over ``dim`` (None: all), as ``torch.Tensor.sum``."""
+        dim, keepdim = dims("sum", dim, keepdim, **numpy_names)
+        return Sum.apply(self, axis=dim, keepdims=keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Mean.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        """Mean over ``dim`` (None: all), as ``torch.Tensor.mean``."""
+        dim, keepdim = dims("mean", dim, keepdim, **numpy_names)
+        return Mean.apply(self, axis=dim, keepdims=keepdim)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+        """Largest value over ``dim`` (None: all); the values only, not torch's (values, indices)."""
+        dim, keepdim = dims("max", dim, keepdim, **numpy_names)
+        return Max.apply(self, axis=dim, keepdims=keepdim)
 
     def exp(self) -> Tensor:
         return Exp.apply(self)

@@ -14,6 +14,7 @@ scattering are ``kh * kw`` whole-array steps, with no per-element index arithmet
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import backend
@@ -21,7 +22,7 @@ from ..tensor import Context, Function, Tensor, as_tensor
 from .window import output_size as n_windows
 from .window import pair, windows, zeros_like_layout
 
-__all__ = ["max_pool2d", "max_unpool2d", "indices_to_torch", "indices_from_torch"]
+__all__ = ["max_pool2d", "max_pool2d_with_indices", "max_unpool2d", "indices_to_torch", "indices_from_torch"]
 
 
 def index_dtype(positions: int) -> str:
@@ -128,8 +129,8 @@ class MaxUnpool2d(Function):
 
 
 
-def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2,
-               stride: int | tuple[int, int] | None = None) -> tuple[Tensor, Tensor]:
+def max_pool2d_with_indices(x: Tensor, kernel_size: int | tuple[int, int] = 2,
+                            stride: int | tuple[int, int] | None = None) -> tuple[Tensor, Tensor]:
     """Max over every ``kh x kw`` window, and where in the window the maximum was.
 
     x: (N, C, H, W); stride defaults to kernel_size. Returns ``(out, indices)``, both
@@ -140,6 +141,22 @@ def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2,
     """
     k, s = _params("max_pool2d", kernel_size, stride)
     return MaxPool2d.apply(as_tensor(x), kernel_size=k, stride=s)
+
+
+def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None,
+               return_indices: bool | None = None) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling, as PyTorch's ``F.max_pool2d``: the pooled map (N, C, Ho, Wo), and with
+    ``return_indices=True`` also the indices (:func:`max_pool2d_with_indices`).
+
+    Left out, ``return_indices`` returns both, as tinyseg's max_pool2d always did, with a
+    DeprecationWarning: say ``return_indices=True`` (or call max_pool2d_with_indices) to keep them.
+    """
+    if return_indices is None:
+        warnings.warn("max_pool2d will return only the pooled map, as PyTorch's does: pass return_indices=True "
+                      "(or call max_pool2d_with_indices) to keep the indices", DeprecationWarning, stacklevel=2)
+        return_indices = True
+    out, indices = max_pool2d_with_indices(x, kernel_size, stride)
+    return (out, indices) if return_indices else out
 
 
 def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int] = 2,

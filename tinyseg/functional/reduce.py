@@ -7,6 +7,7 @@ over them: every input element that was summed receives the output's gradient.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import backend
@@ -106,11 +107,24 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return as_tensor(a) @ b
 
 
-def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over ``axis`` (all axes by default)."""
-    return Sum.apply(as_tensor(a), axis=axis, keepdims=keepdims)
+def dims(op: str, dim: Any, keepdim: bool, axis: Any = None, keepdims: bool | None = None) -> tuple[Any, bool]:
+    """PyTorch's ``(dim, keepdim)`` of a reduction; NumPy's spelling ``(axis, keepdims)`` is still
+    accepted for now, with a DeprecationWarning."""
+    if axis is not None or keepdims is not None:
+        warnings.warn(f"{op}(axis=, keepdims=) is deprecated: tinyseg follows PyTorch, {op}(dim=, keepdim=)",
+                      DeprecationWarning, stacklevel=3)
+        dim = axis if axis is not None else dim
+        keepdim = keepdims if keepdims is not None else keepdim
+    return dim, keepdim
 
 
-def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis`` (all axes by default)."""
-    return Mean.apply(as_tensor(a), axis=axis, keepdims=keepdims)
+def sum(a: Tensor, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:  # noqa: A001
+    """Sum over ``dim`` (an int, a tuple, or None: all), as ``torch.sum``."""
+    dim, keepdim = dims("sum", dim, keepdim, **numpy_names)
+    return Sum.apply(as_tensor(a), axis=dim, keepdims=keepdim)
+
+
+def mean(a: Tensor, dim: Any = None, keepdim: bool = False, **numpy_names: Any) -> Tensor:
+    """Mean over ``dim`` (an int, a tuple, or None: all), as ``torch.mean``."""
+    dim, keepdim = dims("mean", dim, keepdim, **numpy_names)
+    return Mean.apply(as_tensor(a), axis=dim, keepdims=keepdim)

@@ -61,7 +61,7 @@ def _layers() -> dict[type, Callable[[Any], Any]]:
                                                           m.padding, m.output_padding, bias=m.bias is not None),
         nn.BatchNorm2d: lambda m: BatchNorm2d(m.num_features, m.eps, m.momentum),
         nn.ReLU: lambda m: tnn.ReLU(),
-        nn.MaxPool2d: lambda m: tnn.MaxPool2d(m.kernel_size, m.stride, return_indices=True),
+        nn.MaxPool2d: lambda m: tnn.MaxPool2d(m.kernel_size, m.stride, return_indices=m.return_indices is not False),
         nn.MaxUnpool2d: lambda m: tnn.MaxUnpool2d(m.kernel_size, m.stride),
         nn.LocalResponseNorm: lambda m: tnn.LocalResponseNorm(m.size, m.alpha, m.beta, m.k),
         nn.Dropout: lambda m: tnn.Dropout(m.p),

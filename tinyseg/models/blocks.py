@@ -74,7 +74,7 @@ class EncoderBlock(nn.Module):
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.convs = _convs(channels, kernel_size, True, rng)
-        self.pool = nn.MaxPool2d(2)
+        self.pool = nn.MaxPool2d(2, return_indices=True)
         self.dropout = _dropout(dropout)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, tuple[int, int]]:

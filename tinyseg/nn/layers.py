@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ from .. import backend
 from ..functional.activation import dropout, relu
 from ..functional.conv import conv2d, conv_transpose2d
 from ..functional.norm import batch_norm, batch_norm_relu, local_response_norm
-from ..functional.pool import max_pool2d, max_unpool2d
+from ..functional.pool import max_pool2d_with_indices, max_unpool2d
 from ..functional.window import pair
 from ..tensor import Tensor
 from . import init
@@ -114,21 +115,28 @@ class ReLU(Module):
 
 
 class MaxPool2d(Module):
-    """Max pooling that also returns where each maximum was: forward(x) -> (out, indices).
+    """Max pooling, as PyTorch's: forward(x) -> out, or (out, indices) with ``return_indices=True``.
 
     indices (N, C, H', W'), uint8: the position of the maximum within its window (SegNet's
-    pooling indices, fed to MaxUnpool2d in the decoder).
+    pooling indices, fed to MaxUnpool2d in the decoder). Left out, ``return_indices`` keeps the
+    old behaviour (both, with a DeprecationWarning).
     """
 
-    def __init__(self, kernel_size: int = 2, stride: int | None = None) -> None:
+    def __init__(self, kernel_size: int = 2, stride: int | None = None, return_indices: bool | None = None) -> None:
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.return_indices = return_indices
+        if return_indices is None:
+            warnings.warn("nn.MaxPool2d will return only the pooled map, as PyTorch's does: pass "
+                          "return_indices=True to keep the indices", DeprecationWarning, stacklevel=2)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return max_pool2d(x, self.kernel_size, self.stride)
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        out, indices = max_pool2d_with_indices(x, self.kernel_size, self.stride)
+        return (out, indices) if self.return_indices in (True, None) else out
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+        indices = ", return_indices=True" if self.return_indices else ""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}{indices}"
 
 
 class MaxUnpool2d(Module):
