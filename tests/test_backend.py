@@ -117,3 +117,14 @@ def test_cupy_backend_runs_the_engine():
     (x * x).sum().backward()
     assert backend.is_cupy_array(x.grad)
     assert_equal(backend.to_numpy(x.grad), 2 * np.ones((2, 2)))
+
+
+def test_keep_freed_host_memory_works_where_malloc_is_glibcs():
+    import platform
+
+    kept = backend.keep_freed_host_memory()
+    assert isinstance(kept, bool)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert kept, "mallopt refused M_MMAP_MAX / M_TRIM_THRESHOLD"
+    big = np.ones(64 * 2**20 // 8)  # arrays still allocate and free as before
+    assert big.sum() == big.size

@@ -208,3 +208,28 @@ def synchronize() -> None:
 _env = os.environ.get("TINYSEG_BACKEND", "").strip()
 if _env:
     use(_env)
+
+
+def keep_freed_host_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for the next array instead of returning it to the OS.
+
+    A training step makes and drops dozens of arrays of tens of megabytes. By default glibc maps
+    each one fresh from the kernel (``mmap``) and unmaps it when freed, so every new array pays a
+    page fault and a zero-fill per 4 KiB page before NumPy writes a single value: about a tenth of
+    a SegNet-Basic step on a 2-core CPU (docs/performance.md). With ``M_MMAP_MAX = 0`` and a high
+    ``M_TRIM_THRESHOLD`` big arrays come from the heap and freed ones are reused. It affects the
+    whole process (PyTorch in the same process gains too) and is what the environment variables
+    ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...`` do. The training and evaluation commands call
+    it; a library does not. Returns False (and changes nothing) where malloc is not glibc's.
+    """
+    import ctypes  # noqa: PLC0415
+    import ctypes.util  # noqa: PLC0415
+
+    m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2**31 - 1))

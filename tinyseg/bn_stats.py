@@ -92,6 +92,7 @@ def bn_stats(args: argparse.Namespace) -> Path:
     if args.size is not None:
         check_size(args.size, (checkpoint.read_meta(args.checkpoint).get("model") or {}).get("name"))
     backend.use(args.backend)
+    backend.keep_freed_host_memory()
     ckpt = checkpoint.read(args.checkpoint)
     model, meta = ckpt.build_model(), ckpt.meta
     size = args.size or (tuple(meta["size"]) if meta.get("size") else None)

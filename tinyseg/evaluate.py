@@ -64,6 +64,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.split is None:
         args.split = "val"
     backend.use(args.backend)
+    backend.keep_freed_host_memory()
     ckpt = checkpoint.read(args.checkpoint)
     model, meta = ckpt.build_model(), ckpt.meta
     if args.mc_samples and not models.has_dropout(model):

@@ -158,6 +158,7 @@ def train(args: argparse.Namespace, resume: checkpoint.Checkpoint | None = None)
     if args.tf32:
         backend.allow_tf32()
     backend.use(args.backend)
+    backend.keep_freed_host_memory()  # big arrays reused, not mapped afresh each step: ~10 % faster on a CPU
     train_set = open_split(args.data, "train", size=args.size, seed=args.seed, synthetic=args.synthetic,
                            classes=args.classes, skip_bad=args.skip_bad)
     classes = train_set.classes

@@ -43,6 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--storage", action="store_true",
                    help="SegNet-Basic vs FCN-Basic: decoder storage and inference memory")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs (they start fresh processes)")
+    p.add_argument("--host-malloc", default="default", choices=("default", "keep"),
+                   help="default: glibc maps and unmaps every big array; keep: freed memory is reused "
+                        "(backend.keep_freed_host_memory, what the training command runs with); "
+                        "either way both frameworks alike, as they share the process")
     p.add_argument("--num-classes", type=int, default=11)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write every figure to this JSON file")
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m tinyseg.bench``: print the tables (and write the JSON); 2 on a usage error."""
     def command() -> int:
         args = parse_args(argv)
+        if args.host_malloc == "keep":
+            backend.keep_freed_host_memory()
         if args.memory_worker:
             backend.use(args.backend)
             framework, mode = args.memory_worker

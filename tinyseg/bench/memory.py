@@ -90,7 +90,7 @@ def measure_memory(framework: str, mode: str, args: argparse.Namespace, model: s
     cmd = [sys.executable, "-m", "tinyseg.bench", "--memory-worker", framework, mode,
            "--model", model or args.model, "--size", f"{args.size[0]}x{args.size[1]}",
            "--batch-size", str(args.batch_size), "--backend", args.backend, "--threads", str(args.threads),
-           "--num-classes", str(args.num_classes), "--seed", str(args.seed)]
+           "--num-classes", str(args.num_classes), "--seed", str(args.seed), "--host-malloc", args.host_malloc]
     env = dict(os.environ, **thread_env(args.threads))
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:

@@ -66,7 +66,8 @@ def report(result: dict[str, Any]) -> str:
     """The human-readable tables of ``result`` (the dict that :func:`tinyseg.bench.run` returns)."""
     a, m = result["args"], result["machine"]
     lines = [f"tinyseg bench: {a['model']}, batch {a['batch_size']}, {a['size'][0]}x{a['size'][1]}, "
-             f"backend {a['backend']}, {a['threads']} threads; median of {a['repeats']} after {a['warmup']} warm-up",
+             f"backend {a['backend']}, {a['threads']} threads, host malloc {a.get('host_malloc', 'default')}; "
+             f"median of {a['repeats']} after {a['warmup']} warm-up",
              f"machine: {m['cpu']}, {m['cpus']} CPUs; numpy {m['numpy']} ({m['blas']}, kernel {m['blas_kernel']}, "
              f"{m['blas_threads']} threads)"
              + (f"; torch {m['torch']} ({m['torch_threads']} threads)" if "torch" in m else "")]
