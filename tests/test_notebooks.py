@@ -4,12 +4,17 @@ Each notebook is executed in a fresh "python3" kernel (nbclient) with notebooks/
 directory, so a notebook that breaks fails the suite. The notebooks that read CamVid (from
 ../../shared/camvid, next to the repository) run twice: as found, and with TINYSEG_CAMVID=""
 to exercise their fallback to the synthetic scenes. The stored files carry no outputs.
+Notebooks 01 to 04 each hold an optional "checked against PyTorch" cell; without PyTorch it must
+say how to install it and never fail. tests/test_notebook_exercises.py checks the exercises' checks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +64,31 @@ def test_notebook_uses_only_the_public_api(path: Path):
     assert not private, f"{path.name} uses private names: {private}"
 
 
+TORCH_CELL_NOTEBOOKS = ["01_autograd", "02_convolution", "03_pooling_indices", "04_batchnorm"]
+
+
+@pytest.mark.parametrize("stem", TORCH_CELL_NOTEBOOKS)
+def test_the_pytorch_check_says_how_to_install_pytorch_when_it_is_absent(stem: str, monkeypatch: pytest.MonkeyPatch):
+    """Each of these notebooks has a "checked against PyTorch" cell: with PyTorch it compares number
+    for number (test_notebook_runs runs it), without PyTorch it prints how to install it and goes on."""
+    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    nb = _load(NOTEBOOK_DIR / f"{stem}.ipynb")
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    torch_cells = [src for src in code if re.search(r"^\s*import torch$", src, re.M)]
+    assert len(torch_cells) == 1, f"{stem}: expected one cell that imports torch, found {len(torch_cells)}"
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    monkeypatch.setitem(sys.modules, "torch.nn.functional", None)
+    ns: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec("\n".join(line for line in code[0].splitlines() if not line.startswith("%")), ns)  # noqa: S102
+        exec(torch_cells[0], ns)  # noqa: S102
+    assert "pip install torch" in out.getvalue()
+
+
 def _outputs_text(nb) -> str:
     parts = []
     for cell in nb.cells:
@@ -94,6 +124,9 @@ def test_notebook_runs(path: Path, data: str, monkeypatch: pytest.MonkeyPatch):
     assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
     text = _outputs_text(nb)
     assert "Traceback" not in text
+    if "DeprecationWarning" in text:  # the notebooks teach today's API
+        start = text.index("DeprecationWarning")
+        pytest.fail(f"{path.name} makes a deprecated call: ...{text[max(0, start - 200):start + 200]}...")
     if _reads_camvid(path):
         expected = "data: CamVid" if data == "as-found" and (CAMVID / "train").is_dir() else "data: synthetic"
         assert expected in text, f"{path.name} ({data}): expected its output to say {expected!r}"
