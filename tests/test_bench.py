@@ -41,6 +41,19 @@ def test_bench_prints_and_writes_every_figure(tmp_path, capsys):
     assert storage["segnet_basic_decoder_bytes"] < storage["fcn_basic_decoder_bytes"]
 
 
+def test_bench_gemm_ceiling_times_the_convolutions_products(tmp_path, capsys):
+    out = tmp_path / "ceiling.json"
+    assert bench.main([*SMALL, "--mode", "inference", "--no-memory", "--ceiling", "--json", str(out)]) == 0
+    assert "GEMM ceiling" in capsys.readouterr().out
+    rows = {r["name"]: r for r in json.loads(out.read_text())["ceiling"]}
+    assert set(rows) == {"square", "forward tile", "weight-gradient tile"}
+    assert all(r["gflops"] > 0 for r in rows.values())
+    # the tile is a whole 32x48 image (with its padding rows) at this size: (rows * 48) x 448 @ 448 x 448
+    p, k, n = rows["forward tile"]["shape"]
+    assert (k, n) == (7 * 64, 7 * 64) and p % 48 == 0 and p >= 32 * 48
+    assert rows["weight-gradient tile"]["shape"] == [7 * 64, p, 64, 7]
+
+
 @pytest.mark.torch
 def test_bench_compares_with_torch_and_profiles_inference(capsys):
     import_torch(reason="--compare torch runs the PyTorch twin")

@@ -11,6 +11,7 @@ from typing import Any
 from .. import backend, models
 from ..cli import CLIError, parse_size, run_command, write_json
 from ..interop import TWINS
+from .ceiling import gemm_ceiling
 from .flops import count_conv_flops
 from .machine import machine_info
 from .memory import measure_memory, memory_worker
@@ -40,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="BLAS and PyTorch threads (default: all CPUs)")
     p.add_argument("--compare", choices=("torch",), help="also run the PyTorch twin, alternating with tinyseg")
     p.add_argument("--profile", action="store_true", help="time every op (forward and backward) in one extra step")
+    p.add_argument("--ceiling", action="store_true",
+                   help="also time float32 matrix products of the shapes the convolutions use (the GEMM ceiling)")
     p.add_argument("--storage", action="store_true",
                    help="SegNet-Basic vs FCN-Basic: decoder storage and inference memory")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs (they start fresh processes)")
@@ -98,6 +101,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
                               "machine": machine_info(compare), "modes": list(modes),
                               "flops": flops, "figures": figures}
+    if args.ceiling:
+        result["ceiling"] = gemm_ceiling(args.size, args.batch_size)
     if args.profile:
         mode = "training" if "training" in modes else "inference"
         rows, total = profile_step(ours, mode)

@@ -62,6 +62,16 @@ def _storage(s: dict[str, Any], a: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ceiling(rows: list[dict[str, Any]], flops: dict[str, float]) -> list[str]:
+    """The GEMM ceiling lines: each product's GFLOP/s, and the time a step would take at that rate."""
+    lines = ["", "GEMM ceiling (float32 products in this process; a step all at that rate would take):"]
+    for r in rows:
+        shape = " x ".join(str(v) for v in r["shape"][:3]) + (f" (x{r['shape'][3]})" if len(r["shape"]) > 3 else "")
+        lines.append(f"  {r['name']:<22} {shape:<26} {r['gflops']:7.1f} GFLOP/s   training step "
+                     f"{flops['training'] / r['gflops'] / 1e9:6.2f} s, inference {flops['inference'] / r['gflops'] / 1e9:6.2f} s")
+    return lines
+
+
 def report(result: dict[str, Any]) -> str:
     """The human-readable tables of ``result`` (the dict that :func:`tinyseg.bench.run` returns)."""
     a, m = result["args"], result["machine"]
@@ -75,6 +85,8 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"counted FLOPs (convolutions): inference {fl['inference'] / 1e9:.1f} G, "
                  f"training step {fl['training'] / 1e9:.1f} G")
     lines += _figures(result)
+    if "ceiling" in result:
+        lines += _ceiling(result["ceiling"], fl)
     if "profile" in result:
         lines += _profile(result["profile"])
     if "storage" in result:
