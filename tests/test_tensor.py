@@ -96,7 +96,11 @@ def test_tensor_facts():
     assert isinstance(x.numpy(), np.ndarray)
     assert tinyseg.tensor([[4.0]]).item() == 4.0
     assert "requires_grad=True" in repr(x)
-    assert_equal(tinyseg.tensor([[1.0, 5.0, 2.0]]).argmax(axis=1).numpy(), [1])
+    t = tinyseg.tensor([[1.0, 5.0, 2.0]])
+    assert_equal(t.argmax(dim=1).numpy(), [1]) and assert_equal(t.argmax(1, keepdim=True).numpy(), [[1]])
+    assert int(t.argmax().item()) == 1
+    with pytest.warns(DeprecationWarning, match=r"argmax\(dim=\)"):
+        assert_equal(t.argmax(axis=1).numpy(), [1])
 
 
 def test_numpy_array_on_the_left_of_an_operator_gives_a_tensor():

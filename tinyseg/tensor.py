@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -397,9 +398,14 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
-    def argmax(self, axis: Any = None) -> Tensor:
-        """Index of the largest value (no gradient)."""
-        return Tensor._of(self.data.argmax(axis=axis))
+    def argmax(self, dim: int | None = None, keepdim: bool = False, axis: int | None = None) -> Tensor:
+        """Index of the largest value along ``dim`` (None: of the flattened tensor), as
+        ``torch.argmax``; no gradient. ``axis=`` (NumPy's name) still works, with a DeprecationWarning."""
+        if axis is not None:
+            warnings.warn("Tensor.argmax(axis=) is deprecated: tinyseg follows PyTorch, argmax(dim=)",
+                          DeprecationWarning, stacklevel=2)
+            dim = axis
+        return Tensor._of(self.data.argmax(axis=dim, keepdims=keepdim))
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
