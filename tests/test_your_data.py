@@ -160,3 +160,49 @@ def test_classes_option_points_at_a_classes_file(tmp_path, capsys):
     assert train_cmd.main(["--data", str(data), "--classes", str(elsewhere), *FAST, "--iters", "1",
                            "--out", str(out)]) == 0
     assert checkpoint.read_meta(out / "last.npz")["classes"]["names"] == ["background", "cell"]
+
+
+def _break_sizes(data):
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(data / "labels" / "train" / "img3.png")
+    return "img3"
+
+
+def _break_empty_split(data):
+    for f in (data / "images" / "val").iterdir():
+        f.unlink()
+    return "val"
+
+
+def _break_orphan_label(data):
+    Image.fromarray(np.zeros((16, 24), np.uint8)).save(data / "labels" / "train" / "stray.png")
+    return "stray"
+
+
+def _break_unknown_colour(data):
+    (data / "classes.json").write_text(json.dumps({"names": ["a", "b"], "colors": [[1, 2, 3], [4, 5, 6]]}))
+    rgb = np.zeros((16, 24, 3), np.uint8)
+    rgb[:] = (1, 2, 3)
+    rgb[5, 7] = (200, 100, 50)
+    Image.fromarray(rgb).save(data / "labels" / "train" / "img0.png")
+    return "(200, 100, 50)"
+
+
+def _break_classes_json_disagrees(data):
+    (data / "classes.json").write_text(json.dumps({"names": ["only"], "ignore_index": 255}))  # labels hold 0 and 1
+    return "img"
+
+
+def _break_layout(data):
+    (data / "images").rename(data / "pictures")
+    return str(data)
+
+
+@pytest.mark.parametrize("breaker", [_break_sizes, _break_empty_split, _break_orphan_label, _break_unknown_colour,
+                                     _break_classes_json_disagrees, _break_layout], ids=lambda f: f.__name__[7:])
+def test_every_bad_data_case_is_one_line_and_exit_2(tmp_path, capsys, breaker):
+    data = tmp_path / "data"
+    make_folder_dataset(data, 2, ignore=255)
+    named = breaker(data)
+    code, err, out = _bad(tmp_path, capsys, data)
+    assert code == 2 and len(err) == 1 and named in err[0], err
+    assert not (out / "last.npz").exists()

@@ -109,12 +109,27 @@ def _read_pair(image_path: Path, label_path: Path, classes: Classes,
                colour_labels: bool) -> tuple[np.ndarray, np.ndarray]:
     image = np.asarray(decode(image_path, "image").convert("RGB"))
     label = read_label(label_path, classes, colour_labels)
-    if label.shape != image.shape[:2]:
-        raise DataError(
-            f"label {label_path} is {label.shape[0]}x{label.shape[1]} (H x W) but its image "
-            f"{image_path} is {image.shape[0]}x{image.shape[1]}; a label must match its image"
-        )
+    _check_sizes(image_path, image.shape[:2], label_path, label.shape)
     return image, label
+
+
+def _check_sizes(image_path: Path, image_hw: tuple[int, ...], label_path: Path, label_hw: tuple[int, ...]) -> None:
+    if tuple(label_hw) != tuple(image_hw):
+        raise DataError(
+            f"label {label_path} is {label_hw[0]}x{label_hw[1]} (H x W) but its image "
+            f"{image_path} is {image_hw[0]}x{image_hw[1]}; a label must match its image"
+        )
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """(H, W) of an image from its header alone (nothing decoded); a DataError naming it if unreadable."""
+    try:
+        with Image.open(path) as im:
+            return im.size[1], im.size[0]
+    except FileNotFoundError:
+        raise DataError(f"image {path} does not exist (was it moved after the dataset was built?)") from None
+    except _READ_ERRORS as exc:
+        raise DataError(f"image {path} cannot be read, it is truncated or not an image: {exc}") from None
 
 
 def read_pair(image_path: str | Path, label_path: str | Path, ignore_index: int = VOID_INDEX, *,
@@ -228,10 +243,13 @@ class PairedImages:
         raise DataError(f"{self._where()}: no pair could be read")
 
     def iter_labels(self) -> Iterator[np.ndarray]:
-        """Every label map ((H, W) uint8), decoding labels only: for class statistics."""
-        for i, (_, label_path) in enumerate(self.pairs):
+        """Every label map ((H, W) uint8), decoding labels only (for class statistics), each checked
+        against its image's size read from the image's header, so one pass finds every bad label."""
+        for i, (image_path, label_path) in enumerate(self.pairs):
             try:
-                yield read_label(label_path, self.classes, self.colour_labels)
+                label = read_label(label_path, self.classes, self.colour_labels)
+                _check_sizes(image_path, _image_size(image_path), label_path, label.shape)
+                yield label
             except DataError as exc:
                 if self.strict:
                     raise
