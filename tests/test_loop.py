@@ -146,3 +146,16 @@ def test_class_weights_follow_the_data_sets_classes():
     np.testing.assert_allclose(weights, [1.0, 1.0])  # equal frequencies: equal weights
     with pytest.raises(ValueError, match="CamVid's 11; this data set has 2 classes"):
         loop.class_weights("segnet-tutorial", TwoClasses())
+
+
+def test_augmentation_pads_labels_with_the_data_sets_ignored_label():
+    image, label = np.zeros((40, 40, 3), np.uint8), np.zeros((40, 40), np.uint8)
+    pads = set()
+    for ignore in (255, 11, None):
+        t = loop.make_transforms(None, augment=True, ignore_index=ignore)
+        rng = np.random.default_rng(0)
+        seen = set()
+        for _ in range(30):  # some draws scale below 1 and pad (unless nothing may be padded)
+            seen |= set(np.unique(t(image, label, rng)[1]).tolist())
+        pads.add((ignore, tuple(sorted(seen))))
+    assert pads == {(255, (0, 255)), (11, (0, 11)), (None, (0,))}

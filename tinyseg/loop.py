@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, models, nn, optim
-from .data import SEGNET_TUTORIAL_WEIGHTS, median_frequency_weights
+from .data import SEGNET_TUTORIAL_WEIGHTS, VOID_INDEX, median_frequency_weights
 from .data import transforms as T
 from .functional import cross_entropy, interpolate
 from .metrics import BFScore, ConfusionMatrix
@@ -31,16 +31,20 @@ from .tensor import Tensor, as_tensor, no_grad
 __all__ = ["make_transforms", "class_weights", "train_step", "class_scores", "evaluate", "predict", "Prediction", "ModelInputs", "eval_mode"]
 
 
-def make_transforms(size: tuple[int, int] | None, augment: bool = False) -> T.Compose:
+def make_transforms(size: tuple[int, int] | None, augment: bool = False,
+                    ignore_index: int | None = VOID_INDEX) -> T.Compose:
     """The input pipeline of training and validation: resize (image and label), augment, normalise.
 
-    size: (H, W) or None (keep each image's size). augment: random flips, scale-and-crop, colour jitter.
+    size: (H, W) or None (keep each image's size). augment: random flips, scale-and-crop, colour
+    jitter. ignore_index: the data set's ignored label (``classes.ignore_index``), which
+    scale-and-crop pads labels with; None (every pixel is a class): scales from 1 up, no padding.
     """
     steps: list[Any] = []
     if size is not None:
         steps.append(T.Resize(size))
     if augment:
-        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(), T.ColorJitter()]
+        scale = (0.75, 1.5) if ignore_index is not None else (1.0, 1.5)
+        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(scale, ignore_index=ignore_index), T.ColorJitter()]
     steps.append(T.Normalize())
     return T.Compose(steps)
 

@@ -173,7 +173,7 @@ def train(args: argparse.Namespace, resume: checkpoint.Checkpoint | None = None)
     model = models.create(args.model, num_classes=len(classes))
     optimizer = _optimizer(args, model)
     loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed, workers=args.workers,
-                        transforms=loop.make_transforms(args.size, args.augment), drop_last=True)
+                        transforms=loop.make_transforms(args.size, args.augment, classes.ignore_index), drop_last=True)
     val_loader = DataLoader(val_set, args.batch_size, shuffle=False, seed=args.seed,
                             transforms=loop.make_transforms(args.size), workers=args.workers)
     if len(loader) == 0:
