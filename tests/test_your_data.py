@@ -206,3 +206,16 @@ def test_every_bad_data_case_is_one_line_and_exit_2(tmp_path, capsys, breaker):
     code, err, out = _bad(tmp_path, capsys, data)
     assert code == 2 and len(err) == 1 and named in err[0], err
     assert not (out / "last.npz").exists()
+
+
+def test_bn_stats_reads_a_folder_data_set_with_the_checkpoints_classes(tmp_path, capsys):
+    from tinyseg import bn_stats as bn_stats_cmd
+
+    data = tmp_path / "data"
+    make_folder_dataset(data, 4, ignore=None, colour_labels=True)  # colour labels: readable only with the classes
+    out = tmp_path / "run"
+    assert train_cmd.main(["--data", str(data), *FAST, "--iters", "1", "--out", str(out)]) == 0
+    (data / "classes.json").unlink()  # bn_stats must take the classes from the checkpoint
+    assert bn_stats_cmd.main(["--checkpoint", str(out / "last.npz"), "--data", str(data), "--workers", "0",
+                              "--out", str(tmp_path / "bn.npz"), *BACKEND]) == 0
+    assert checkpoint.read_meta(tmp_path / "bn.npz")["classes"]["names"] == [f"thing{k}" for k in range(4)]

@@ -24,7 +24,8 @@ from typing import Any
 
 from . import backend, checkpoint, loop, nn
 from .cli import (
-    CLIError, check_exists, check_number, check_output, check_size, open_split, parse_size, run_command,
+    CLIError, check_exists, check_number, check_output, check_size, checkpoint_classes, open_split, parse_size,
+    run_command,
 )
 from .data import DataLoader
 from .tensor import Tensor, no_grad
@@ -98,7 +99,8 @@ def bn_stats(args: argparse.Namespace) -> Path:
     size = args.size or (tuple(meta["size"]) if meta.get("size") else None)
     if args.data is None and meta.get("data") != "synthetic":
         raise CLIError(f"--data is required: {args.checkpoint} was not trained on the synthetic scenes")
-    dataset = open_split(args.data, "train", size=size, seed=int(meta.get("seed", 0)),
+    classes = checkpoint_classes(meta, model.config["kwargs"].get("num_classes", 11))
+    dataset = open_split(args.data, "train", size=size, seed=int(meta.get("seed", 0)), classes=classes,
                          synthetic=int((meta.get("args") or {}).get("synthetic", 400)))
     loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=loop.make_transforms(size),
                         workers=args.workers)
