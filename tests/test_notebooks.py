@@ -40,10 +40,10 @@ def _load(path: Path):
     return nbformat.read(path, as_version=4)
 
 
-def test_the_seven_notebooks_are_there():
+def test_the_eight_notebooks_are_there():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["01_autograd", "02_convolution", "03_pooling_indices", "04_batchnorm", "05_segnet_basic",
-                     "06_training", "07_bayesian_segnet"], names
+                     "06_training", "07_bayesian_segnet", "08_fast_convolution"], names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

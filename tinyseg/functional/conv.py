@@ -54,8 +54,9 @@ def _im2col(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int], pads:
 def reference_forward(x: Any, w: Any, stride: tuple[int, int], pads: Pads,
                       dilation: tuple[int, int] = (1, 1)) -> Any:
     """x (N, C, H, W), w (O, C, kh, kw) -> y (N, O, Ho, Wo).  y = cols @ w (C*kh*kw, O)."""
-    cols = _im2col(x, w.shape[2:], stride, pads, dilation)
-    return (cols @ w.reshape(w.shape[0], -1).T).transpose(0, 3, 1, 2)
+    cols = _im2col(x, w.shape[2:], stride, pads, dilation)  # (N, Ho, Wo, C*kh*kw)
+    y = cols.reshape(-1, cols.shape[-1]) @ w.reshape(w.shape[0], -1).T  # one product (pixels, O)
+    return y.reshape(*cols.shape[:3], -1).transpose(0, 3, 1, 2)
 
 
 def reference_weight_grad(x: Any, grad: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
