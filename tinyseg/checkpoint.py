@@ -38,7 +38,6 @@ import tinyseg
 from . import backend, models
 from .models.renamed import RENAMED, rename_old_keys
 from .storage import atomic_write, pack, unpack
-from .tensor import Tensor
 
 __all__ = [
     "Checkpoint", "CheckpointError", "read", "save_checkpoint", "load_checkpoint", "read_meta", "atomic_write",
