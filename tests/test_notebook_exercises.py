@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyseg import backend
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -208,6 +210,17 @@ def wrong(Z, ho, stride):
     return y
 ''', "flips the kernel rows (the input gradient's rule)", "solution_shifted_adds"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def numpy_backend():
+    """The notebooks run on NumPy whatever TINYSEG_BACKEND says (tests/test_notebooks.py runs them so),
+    so their checks do too; the suite's backend comes back afterwards (tests/conftest.py sets it
+    before each test, this fixture after)."""
+    previous = backend.name()
+    backend.use("numpy")
+    yield
+    backend.use(previous)
 
 
 @pytest.fixture(scope="module")
