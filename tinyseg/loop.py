@@ -28,7 +28,8 @@ from .functional import cross_entropy, interpolate
 from .metrics import BFScore, ConfusionMatrix
 from .tensor import Tensor, as_tensor, no_grad
 
-__all__ = ["make_transforms", "class_weights", "train_step", "class_scores", "evaluate", "predict", "Prediction", "ModelInputs", "eval_mode"]
+__all__ = ["make_transforms", "class_weights", "train_step", "class_scores", "evaluate", "predict", "Prediction",
+           "ModelInputs", "eval_mode"]
 
 
 def make_transforms(size: tuple[int, int] | None, augment: bool = False,
