@@ -122,3 +122,31 @@ def test_tf32_needs_the_cupy_backend_and_sets_cupys_switch(tmp_path, capsys, mon
     assert os.environ["CUPY_TF32"] == "1"
     tinyseg.backend.allow_tf32(False)
     assert os.environ["CUPY_TF32"] == "0"
+
+
+def test_names_that_left_the_train_command_still_work_with_a_warning():
+    import argparse
+
+    from tinyseg import models
+
+    with pytest.warns(DeprecationWarning, match="tinyseg.loop.make_transforms"):
+        assert train_cmd.make_transforms is loop.make_transforms
+    with pytest.warns(DeprecationWarning, match="classes.ignore_index"):
+        assert train_cmd.IGNORE_INDEX == 11
+    model = models.create("segnet_basic", num_classes=11)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    args = argparse.Namespace(lr=0.1, lr_schedule="poly", warmup_iters=0)
+    with pytest.warns(DeprecationWarning, match="optim.make_scheduler"):
+        sched = train_cmd.make_scheduler(args, opt, 10, 5)
+    assert opt.lr == pytest.approx(0.1 * (1 - 5 / 10) ** 0.9) and sched is not None
+    loader = [(np.zeros((1, 3, 16, 16), np.float32), np.zeros((1, 16, 16), np.uint8))]
+    with pytest.warns(DeprecationWarning, match="tinyseg.loop.evaluate"):
+        scores, samples = train_cmd.validate(model, loader, keep=1)
+    assert 0 <= scores["miou"] <= 1 and len(samples) == 1
+    with pytest.raises(AttributeError):
+        train_cmd.no_such_name
+    with pytest.warns(DeprecationWarning, match=r"tinyseg.loop.class_scores\(...\).argmax"):
+        pred = evaluate_cmd.predict_batch(model.eval(), loader[0][0])
+    assert pred.shape == (1, 16, 16)
+    with pytest.warns(DeprecationWarning, match="tinyseg.loop.ModelInputs"):
+        assert evaluate_cmd.ModelInputs is loop.ModelInputs

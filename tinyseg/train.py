@@ -257,9 +257,21 @@ def _args_for_resume(argv: list[str] | None, ckpt: checkpoint.Checkpoint) -> arg
     return argparse.Namespace(**(merged | given))
 
 
-_MOVED = {  # old name in this module -> (its new home, the object), kept for old code for now
+def _old_make_scheduler(args: argparse.Namespace, optimizer: optim.Optimizer, total: int,
+                        start: int = 0) -> optim.LRScheduler:
+    optimizer.lr = args.lr
+    return optim.make_scheduler(optimizer, args.lr_schedule, total, args.warmup_iters, start)
+
+
+def _old_validate(model: Any, loader: DataLoader, keep: int = 0) -> tuple[dict[str, Any], list[Any]]:
+    scores = loop.evaluate(model, loader, 11, 11, keep=keep)  # CamVid's classes, as it always assumed
+    return scores, scores["samples"]
+
+
+_MOVED = {  # old name in this module -> (its new home, the object with the old signature), for old code
     "make_transforms": ("tinyseg.loop.make_transforms", loop.make_transforms),
-    "make_scheduler": ("tinyseg.optim.make_scheduler", optim.make_scheduler),
+    "make_scheduler": ("tinyseg.optim.make_scheduler", _old_make_scheduler),
+    "validate": ("tinyseg.loop.evaluate", _old_validate),
     "IGNORE_INDEX": ("the data set's classes.ignore_index", 11),
     "NUM_CLASSES": ("len(the data set's classes)", 11),
     "SYNTHETIC_VAL": ("tinyseg.cli.SYNTHETIC_VAL", 40),
