@@ -28,7 +28,7 @@ def main() -> None:
     args = p.parse_args()
     ckpt = checkpoint.read(args.checkpoint)
     model = ckpt.build_model().eval()
-    size = tuple(ckpt.meta["size"]) if ckpt.meta.get("size") else None
+    size = ckpt.input_size
     val = CamVid(args.data, split="val")
     rows = []
     for i in args.index:

@@ -131,6 +131,7 @@ def test_metadata_round_trip(trained):
     assert rng.random() == np.random.default_rng(5).random()
     assert read(path).meta["epoch"] == 3 and read(path).user_meta()["epoch"] == 3
     assert "format" in read(path).meta and "format" not in read(path).user_meta()
+    assert read(path).model_name == "segnet_basic" and read(path).input_size is None  # trained size not saved
 
 
 def test_load_checkpoint_is_the_short_form_and_checkpoint_meta_is_deprecated(trained):

@@ -90,16 +90,15 @@ def bn_stats(args: argparse.Namespace) -> Path:
     if args.out.resolve() == args.checkpoint.resolve():
         raise CLIError(f"--out {args.out} would overwrite the checkpoint it reads; choose another file")
     check_output("--out", args.out, folder=False)
-    if args.size is not None:
-        check_size(args.size, (checkpoint.read_meta(args.checkpoint).get("model") or {}).get("name"))
+    ckpt = checkpoint.read(args.checkpoint)  # read once: the size check needs the model's name
+    check_size(args.size, ckpt.model_name)
     backend.use(args.backend)
     backend.keep_freed_host_memory()
-    ckpt = checkpoint.read(args.checkpoint)
     model, meta = ckpt.build_model(), ckpt.meta
-    size = args.size or (tuple(meta["size"]) if meta.get("size") else None)
+    size = args.size or ckpt.input_size
     if args.data is None and meta.get("data") != "synthetic":
         raise CLIError(f"--data is required: {args.checkpoint} was not trained on the synthetic scenes")
-    classes = checkpoint_classes(meta, model.config["kwargs"].get("num_classes", 11))
+    classes = checkpoint_classes(ckpt)
     dataset = open_split(args.data, "train", size=size, seed=int(meta.get("seed", 0)), classes=classes,
                          synthetic=int((meta.get("args") or {}).get("synthetic", 400)))
     loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=loop.make_transforms(size),

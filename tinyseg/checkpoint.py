@@ -181,6 +181,17 @@ class Checkpoint:
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.path)!r}, {_describe(self.meta.get('model'))}, step {self.meta.get('step')})"
 
+    @property
+    def model_name(self) -> str | None:
+        """The registered name of the stored model ("segnet_basic", ...), None if it was not saved."""
+        return (self.meta.get("model") or {}).get("name")
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """(H, W) the model was trained at (``meta["size"]``, as tinyseg.train saves it), or None."""
+        size = self.meta.get("size")
+        return tuple(size) if size else None
+
     def user_meta(self) -> dict[str, Any]:
         """The metadata the saver passed in (``save_checkpoint(meta=...)``), without tinyseg's own keys."""
         return {k: v for k, v in self.meta.items() if k not in _RESERVED}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import models
+from .checkpoint import Checkpoint
 from .data import CAMVID, Classes, SyntheticScenes, open_dataset
 from .storage import atomic_write  # the one atomic writer (fsync, then rename), re-exported
 
@@ -115,13 +116,14 @@ def report_skipped(*splits: Any) -> None:
             print(f"skipped {len(skipped)} pair(s) of {getattr(ds, 'split', 'the data')}: {listed}{more}", file=sys.stderr)
 
 
-def checkpoint_classes(meta: dict[str, Any], num_classes: int) -> Classes:
+def checkpoint_classes(ckpt: Checkpoint) -> Classes:
     """The classes a checkpoint's model was trained on, from its metadata (``meta["classes"]``).
 
     Checkpoints that do not say (saved outside ``tinyseg.train``) get CamVid's classes when the
     model has 11 outputs, else numbered classes with no ignored label.
     """
-    stored = meta.get("classes") or meta.get("class_names")
+    num_classes = (ckpt.meta.get("model") or {}).get("kwargs", {}).get("num_classes", len(CAMVID))
+    stored = ckpt.meta.get("classes") or ckpt.meta.get("class_names")
     if stored is None:
         return CAMVID if num_classes == len(CAMVID) else Classes.default(num_classes)
     classes = Classes.from_dict(stored)

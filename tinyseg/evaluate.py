@@ -53,24 +53,23 @@ def check_args(args: argparse.Namespace) -> None:
     check_number("--mc-samples", args.mc_samples, low=0)
     check_number("--workers", args.workers, low=0)
     check_output("--json", args.json, folder=False)
-    if args.size is not None:
-        check_size(args.size, (checkpoint.read_meta(args.checkpoint).get("model") or {}).get("name"))
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Scores of the checkpoint on the chosen split, at the labels' resolution: G, C, mIoU, BF,
     per-class figures, and the sizes involved (``label_size``, ``input_size``)."""
     check_args(args)
+    ckpt = checkpoint.read(args.checkpoint)  # read once: the size check needs the model's name
+    check_size(args.size, ckpt.model_name)
     if args.split is None:
         args.split = "val"
     backend.use(args.backend)
     backend.keep_freed_host_memory()
-    ckpt = checkpoint.read(args.checkpoint)
     model, meta = ckpt.build_model(), ckpt.meta
     if args.mc_samples and not models.has_dropout(model):
-        raise CLIError(f"--mc-samples needs a model with dropout; {args.checkpoint} holds {meta['model']['name']}")
-    size = args.size or (tuple(meta["size"]) if meta.get("size") else None)
-    classes = checkpoint_classes(meta, model.config["kwargs"].get("num_classes", 11))
+        raise CLIError(f"--mc-samples needs a model with dropout; {args.checkpoint} holds {ckpt.model_name}")
+    size = args.size or ckpt.input_size
+    classes = checkpoint_classes(ckpt)
     dataset = open_split(args.data, args.split, size=size, seed=int(meta.get("seed", 0)), classes=classes)
     loader = DataLoader(loop.ModelInputs(dataset, size), args.batch_size, shuffle=False, seed=0, workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415

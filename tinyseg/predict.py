@@ -46,10 +46,10 @@ def predict(args: argparse.Namespace) -> list[Path]:
     backend.use(args.backend)
     images = [read_image(p) for p in args.images]  # fail on a bad file before writing anything
     ckpt = checkpoint.read(args.checkpoint)
-    model, meta = ckpt.build_model(), ckpt.meta
-    classes = checkpoint_classes(meta, model.config["kwargs"].get("num_classes", 11))
+    model = ckpt.build_model()
+    classes = checkpoint_classes(ckpt)
     mc_samples = args.mc_samples if models.has_dropout(model) else 0
-    size = tuple(meta["size"]) if meta.get("size") else None
+    size = ckpt.input_size
     written = []
     for path, image, result in zip(args.images, images, loop.predict(model, images, size, mc_samples)):
         outputs = {"label": classes.colorize(result.label), "overlay": overlay(image, result.label, palette=classes.palette)}
