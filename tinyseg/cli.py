@@ -100,7 +100,7 @@ def describe_data(data: Path | None, classes: Classes, **splits: Any) -> None:
     """Say on stderr what a command is about to read: the classes, where they came from, the
     splits' sizes (``train=ds, val=ds``)."""
     where = "synthetic scenes" if data is None else str(data)
-    source = getattr(next(iter(splits.values())), "classes_source", None) or "given"
+    source = next(iter(splits.values())).classes_source  # every data set says where its classes came from
     ignored = "none ignored" if classes.ignore_index is None else f"label {classes.ignore_index} ignored"
     sizes = ", ".join(f"{len(ds)} {name}" for name, ds in splits.items())
     print(f"data: {where}: {len(classes)} classes, {ignored}; {sizes} images (classes: {source})", file=sys.stderr)

@@ -72,7 +72,7 @@ def _model_input(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     """uint8 (H, W, 3) -> float32 (h, w, 3): resized to ``size`` (if given) and normalised."""
     if size is not None and image.shape[:2] != tuple(size):
         image = T.resize_image(image, size)
-    return T.Normalize()(image, image[..., 0], None)[0]
+    return T.normalize(image)
 
 
 # ---- training ---------------------------------------------------------------------------------
@@ -172,7 +172,8 @@ def evaluate(model: nn.Module, loader: Iterable[tuple[Any, Any]], num_classes: i
             cm.update(pred, labels)
             if bf is not None:
                 bf.update(pred, labels)
-            samples += list(zip(images, labels, pred))[:max(keep - len(samples), 0)]
+            if len(samples) < keep:
+                samples += list(zip(images, labels, pred))[:keep - len(samples)]
     if label_size is None:
         raise ValueError("evaluate: the loader gave no batches")
     scores = cm.scores()

@@ -24,7 +24,7 @@ from .classes import VOID_INDEX
 
 __all__ = [
     "Compose", "Normalize", "ToFloat", "RandomHorizontalFlip", "ColorJitter",
-    "RandomScaleCrop", "Resize", "resize_image", "resize_label",
+    "RandomScaleCrop", "Resize", "resize_image", "resize_label", "normalize",
 ]
 
 
@@ -84,9 +84,14 @@ class Normalize:
 
     def __call__(self, image: np.ndarray, label: np.ndarray,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        mean = np.asarray(self.mean, dtype=np.float32)
-        std = np.asarray(self.std, dtype=np.float32)
-        return (image.astype(np.float32) / np.float32(255) - mean) / std, label
+        return normalize(image, self.mean, self.std), label
+
+
+def normalize(image: np.ndarray, mean: Sequence[float] = CAMVID_MEAN, std: Sequence[float] = CAMVID_STD) -> np.ndarray:
+    """uint8 image (H, W, 3) -> float32 (image / 255 - mean) / std per channel (what Normalize does
+    in a pipeline; for an image without a label)."""
+    mean_, std_ = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
+    return (image.astype(np.float32) / np.float32(255) - mean_) / std_
 
 
 @dataclass(frozen=True)
