@@ -249,3 +249,12 @@ def test_pool_unpool_and_batch_norm_layers_match_torch():
     assert list(theirs_state) == list(ours.state_dict())
     for k, v in ours.state_dict().items():
         assert_close(v, theirs_state[k], rtol=1e-5, err_msg=k)
+
+
+def test_eval_mode_puts_every_layer_back_also_after_an_exception():
+    model = nn.Sequential(nn.BatchNorm2d(2), nn.Dropout(0.5))
+    model[1].eval()  # a mixed state
+    with pytest.raises(RuntimeError), nn.eval_mode(model):
+        assert not any(m.training for m in model.modules())
+        raise RuntimeError("inside")
+    assert [m.training for m in model.modules()] == [True, True, False]

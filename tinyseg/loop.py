@@ -14,8 +14,7 @@ Nothing here reads command lines or writes files: ``python -m tinyseg.train``, `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ from .data import SEGNET_TUTORIAL_WEIGHTS, VOID_INDEX, median_frequency_weights
 from .data import transforms as T
 from .functional import cross_entropy, interpolate
 from .metrics import BFScore, ConfusionMatrix
+from .nn import eval_mode  # re-exported: the library layer's callers use it around their own passes
 from .tensor import Tensor, as_tensor, no_grad
 
 __all__ = ["make_transforms", "class_weights", "train_step", "class_scores", "evaluate", "predict", "Prediction",
@@ -117,19 +117,6 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, images: Any, labels
 
 
 # ---- evaluation ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Inside the block ``model`` is in eval mode (batch norm uses its running statistics, dropout
-    is off); afterwards every layer is back in the mode it was in."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, mode in modes:
-            m.training = mode
 
 
 def class_scores(model: nn.Module, images: Any, mc_samples: int = 0,

@@ -103,24 +103,18 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
         raise ValueError("mc_predict: pass a seed or a generator, not both")
     # the masks' stream: this call's own (fork_rng) or, with neither seed nor generator, the global one
     stream = random.fork_rng(seed, generator=generator) if seed is not None or generator is not None else nullcontext()
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()  # batch norm: running statistics
+    with nn.eval_mode(model), no_grad(), stream:  # batch norm: running statistics ...
         for m in drops:  # ... but dropout keeps sampling
             m.train()
         mean = m2 = None
-        with no_grad(), stream:
-            for s in range(1, samples + 1):  # Welford: running mean and sum of squared deviations
-                p = softmax(model(x), dim=1).data
-                if mean is None:
-                    mean, m2 = p.copy(), backend.xp_of(p).zeros_like(p)
-                    continue
-                delta = p - mean
-                mean += delta / s
-                m2 += delta * (p - mean)
-    finally:
-        for m, mode in modes:
-            m.training = mode
+        for s in range(1, samples + 1):  # Welford: running mean and sum of squared deviations
+            p = softmax(model(x), dim=1).data
+            if mean is None:
+                mean, m2 = p.copy(), backend.xp_of(p).zeros_like(p)
+                continue
+            delta = p - mean
+            mean += delta / s
+            m2 += delta * (p - mean)
     xp = backend.xp_of(mean)
     prediction = mean.argmax(axis=1)
     variance = xp.take_along_axis(m2 / samples, prediction[:, None], axis=1)[:, 0]

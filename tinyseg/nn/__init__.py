@@ -11,9 +11,9 @@ from . import init
 from .layers import (
     BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, LocalResponseNorm, MaxPool2d, MaxUnpool2d, ReLU,
 )
-from .module import IncompatibleKeys, Module, Parameter, Sequential
+from .module import IncompatibleKeys, Module, Parameter, Sequential, eval_mode
 
 __all__ = [
-    "init", "Module", "Parameter", "Sequential", "IncompatibleKeys", "Conv2d", "ConvTranspose2d",
+    "init", "Module", "Parameter", "Sequential", "IncompatibleKeys", "eval_mode", "Conv2d", "ConvTranspose2d",
     "BatchNorm2d", "ReLU", "MaxPool2d", "MaxUnpool2d", "LocalResponseNorm", "Dropout",
 ]

@@ -9,6 +9,7 @@ to the model but are not trained by gradients, like BatchNorm's running statisti
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 
-__all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
+__all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys", "eval_mode"]
 
 
 class Parameter(Tensor):
@@ -277,3 +278,17 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return self.children()
+
+
+@contextmanager
+def eval_mode(model: Module) -> Iterator[Module]:
+    """Inside the block ``model`` is in eval mode (batch norm uses its running statistics, dropout
+    is off; a layer may be switched back to training inside); afterwards every layer is back in
+    the mode it was in, also after an exception."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.training = mode

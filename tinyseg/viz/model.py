@@ -125,22 +125,18 @@ def model_stages(model: nn.Module, input_shape: Sequence[int]) -> list[Stage]:
         return forward_and_record
 
     own = {name: vars(child).get("forward") for name, child in children}  # a forward set on the instance, if any
-    modes = [(m, m.training) for m in model.modules()]
     param = next(model.parameters(), None)
     x = Tensor(backend.get_xp().zeros(tuple(input_shape), dtype=param.dtype if param is not None else np.float32))
     try:
         for name, child in children:
             child.forward = recording(name, child, child.forward)
-        model.eval()
-        with no_grad():
+        with nn.eval_mode(model), no_grad():
             model(x)
     finally:
         for name, child in children:
             vars(child).pop("forward", None)
             if own[name] is not None:
                 vars(child)["forward"] = own[name]
-        for m, mode in modes:
-            m.training = mode
 
     called = {name for name, *_ in calls}
     skipped = [name for name, child in children if name not in called and next(child.parameters(), None) is not None]
