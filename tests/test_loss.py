@@ -158,3 +158,10 @@ def test_cross_entropy_matches_pytorch_with_weights_and_ignore_index(reduction):
     ty.backward(torch.tensor(g))
     assert_close(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
     assert_close(t.grad, tt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_ignore_index_none_counts_every_pixel_as_the_default_does():
+    rng = np.random.default_rng(0)
+    logits = tinyseg.tensor(rng.standard_normal((2, 3, 4, 5)))
+    target = rng.integers(0, 3, (2, 4, 5))
+    assert_close(cross_entropy(logits, target, ignore_index=None).data, cross_entropy(logits, target).data)

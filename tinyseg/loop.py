@@ -108,7 +108,6 @@ def train_step(model: nn.Module, optimizer: optim.Optimizer, images: Any, labels
     would make a GPU wait): ``float(loss)`` when you want the number.
     """
     logits = model(as_tensor(images))
-    ignore_index = -100 if ignore_index is None else ignore_index  # PyTorch's "none": no label is -100
     loss = cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, normalization=normalization)
     optimizer.zero_grad()
     loss.backward()

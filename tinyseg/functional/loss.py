@@ -85,13 +85,14 @@ def _check_classes(target: Any, num_classes: int, ignore_index: int) -> None:
         )
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int | None = -100,  # noqa: A002
                   reduction: str = "mean", normalization: str = "torch") -> Tensor:
     """Softmax cross-entropy between logits and integer class targets.
 
     input: (N, K, H, W) or (N, K) logits. target: (N, H, W) or (N,) integers of any integer dtype
     (the DataLoader's uint8, with a void label up to 255) in [0, K) or ``ignore_index`` (array or
-    Tensor). weight: (K,) class weights (array or Tensor, no gradient).
+    Tensor); ignore_index None: every pixel counts (as the default -100, which no label holds).
+    weight: (K,) class weights (array or Tensor, no gradient).
     reduction: "none" gives per-pixel losses (N, H, W) with 0 at ignored pixels; "sum" adds them;
     "mean" divides the sum by a normaliser chosen by ``normalization``:
       "torch": the sum of the weights of the counted pixels (torch.nn.functional.cross_entropy);
@@ -102,6 +103,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"cross_entropy: normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    ignore_index = -100 if ignore_index is None else ignore_index
     logits = as_tensor(input)
     target = target.data if isinstance(target, Tensor) else target
     weight = weight.data if isinstance(weight, Tensor) else weight
