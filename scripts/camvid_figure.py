@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyseg import checkpoint, loop, viz
+from tinyseg.io import checkpoint
+from tinyseg import training
+from tinyseg import viz
 from tinyseg.cli import save_png
 from tinyseg.data import CAMVID_CLASSES, CAMVID_PALETTE, CamVid, colorize
 
@@ -33,7 +35,7 @@ def main() -> None:
     rows = []
     for i in args.index:
         image, label = val[i]
-        pred = loop.predict(model, [image], size)[0].label
+        pred = training.predict(model, [image], size)[0].label
         rows.append([image, colorize(label), colorize(pred)])
     grid = viz.side_by_side(rows)
     key = viz.legend(CAMVID_CLASSES + ("void",), CAMVID_PALETTE, width=grid.shape[1])

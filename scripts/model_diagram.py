@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from tinyseg import models, viz
-from tinyseg.storage import atomic_write
+from tinyseg.io.storage import atomic_write
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyseg import backend
+from tinyseg.engine import backend
 
 
 def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, err_msg: str = "") -> None:

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend
+from tinyseg.engine import backend
 from tinyseg.functional.activation import dropout, log_softmax, relu, softmax
-from tinyseg.random import dropout_generator, manual_seed
-from tinyseg.gradcheck import gradcheck
+from tinyseg.engine.random import dropout_generator, manual_seed
+from tinyseg.engine.gradcheck import gradcheck
 
 from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, shapes, tensors

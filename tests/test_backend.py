@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend
+from tinyseg.engine import backend
 from .helpers import assert_equal, env_without_double
 
 PACKAGE = pathlib.Path(tinyseg.__file__).parent
@@ -77,12 +77,13 @@ def test_clear_error_from_a_subprocess_without_gpu():
     if res.returncode == 0:
         pytest.skip("real CuPy found a GPU here: the no-GPU error cannot be shown")
     last = res.stderr.strip().splitlines()[-1]
-    assert last.startswith("tinyseg.backend.BackendError: ") and ("install" in last or "GPU" in last)
+    assert last.startswith("tinyseg.engine.backend.BackendError: ") and ("install" in last or "GPU" in last)
 
 
 def test_op_modules_never_import_numpy_directly():
     """Ops use the backend's namespace so that CuPy can run them: no `import numpy` in op code."""
-    op_files = [PACKAGE / "tensor.py", *sorted((PACKAGE / "functional").glob("*.py"))]
+    engine = [PACKAGE / "engine" / name for name in ("function.py", "ops.py", "tensor.py")]
+    op_files = [*engine, *sorted((PACKAGE / "functional").glob("*.py"))]
     assert len(op_files) > 2
     for path in op_files:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -128,3 +129,11 @@ def test_keep_freed_host_memory_works_where_malloc_is_glibcs():
         assert kept, "mallopt refused M_MMAP_MAX / M_TRIM_THRESHOLD"
     big = np.ones(64 * 2**20 // 8)  # arrays still allocate and free as before
     assert big.sum() == big.size
+
+
+def test_to_device_follows_like_and_copies_only_when_asked():
+    x = backend.to_device(np.arange(3, dtype=np.float32))
+    assert backend.to_device(x) is x and backend.to_device(x, copy=True) is not x
+    on_host = backend.to_device(x, like=np.zeros(1))
+    assert isinstance(on_host, np.ndarray) and backend.to_device(on_host, like=x).dtype == np.float32
+    assert backend.to_device(3, like=x, dtype=np.float64).dtype == np.float64

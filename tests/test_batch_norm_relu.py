@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend
+from tinyseg.engine import backend
 from tinyseg.functional import batch_norm, batch_norm_relu, relu
-from tinyseg.gradcheck import gradcheck
+from tinyseg.engine.gradcheck import gradcheck
 
 from .helpers import assert_close, import_torch
 from .strategies import arrays, tensors

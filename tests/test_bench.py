@@ -3,14 +3,18 @@ Speed is never asserted; the FLOP count and the storage figures are, since they 
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tinyseg import bench, models
+from tinyseg.engine import backend
 from .helpers import assert_equal, import_torch
 
 SMALL = ["--model", "segnet_basic", "--size", "32x48", "--batch-size", "1", "--repeats", "1", "--warmup", "0"]
@@ -74,7 +78,7 @@ def test_profile_rows_cover_forward_and_backward_of_every_op():
     assert 0 < sum(r["forward_s"] + r["backward_s"] for r in rows) <= total
     # timed through the engine's op hook: no class is patched, no hook is left behind
     from tinyseg.functional.conv import Conv2d
-    from tinyseg.tensor import _hooks
+    from tinyseg.engine.function import _hooks
     assert Conv2d.__dict__["forward"].__func__.__name__ == "forward" and _hooks == []
     assert "step" not in vars(work.opt)  # the optimizer's timer is taken off again
 
@@ -94,7 +98,7 @@ def test_torch_twin_has_the_tinyseg_weights():
     from tinyseg import interop
 
     ours = models.create("segnet_basic", num_classes=5)
-    twin = interop.from_tinyseg(ours)  # what bench/baseline.py times
+    twin = interop.from_tinyseg(ours)  # what interop.TorchWorkload, the bench's PyTorch side, times
     assert isinstance(twin, interop.TorchSegNetBasic)
     assert_equal(twin.classifier.weight.detach().numpy(), ours.classifier.weight.numpy())
     with pytest.raises(ValueError, match="no PyTorch twin"):
@@ -102,18 +106,45 @@ def test_torch_twin_has_the_tinyseg_weights():
     assert torch.is_tensor(twin.classifier.bias)
 
 
-def test_only_baseline_imports_torch_and_only_on_demand():
-    """Every use of PyTorch in the bench goes through bench/baseline.py, which no module imports
-    at load time: ``import tinyseg.bench`` and a run without --compare never load PyTorch."""
+@pytest.mark.torch
+def test_torch_workload_starts_from_the_tinyseg_weights_and_trains():
+    torch = import_torch(reason="the PyTorch workload steps a twin")
+    if backend.name() == "cupy" and not torch.cuda.is_available():
+        pytest.skip("on the cupy backend the twin runs on CUDA, and this PyTorch has none")
+    x, labels = bench.make_batch(1, (16, 16), 5, seed=3)
+    ours = bench.make_workload("tinyseg", "segnet_basic", x, labels, 5, seed=3)
+    theirs = bench.make_workload("torch", "segnet_basic", x, labels, 5, seed=3)
+    assert theirs.framework == "torch" and not isinstance(theirs, bench.TinysegWorkload)
+    start = ours.model.classifier.weight.numpy()
+    assert_equal(theirs.model.classifier.weight.detach().numpy(), start)  # the same seed, the same weights
+    theirs.run("training")
+    assert not (theirs.model.classifier.weight.detach().numpy() == start).all()  # an SGD step happened
+
+
+def test_bench_reaches_torch_only_through_interop():
+    """No module of the bench imports torch, at load time or inside a function: PyTorch is
+    tinyseg.interop's (TorchWorkload, its threads and memory), and ``import tinyseg.bench`` and a
+    run without --compare never load it."""
     package = Path(bench.__file__).parent
     for path in sorted(package.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        text = path.read_text(encoding="utf-8")
+        imports = [n for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.Import, ast.ImportFrom))]
         names = {a.name.split(".")[0] for n in imports if isinstance(n, ast.Import) for a in n.names}
         names |= {(n.module or "").split(".")[0] for n in imports if isinstance(n, ast.ImportFrom) and n.level == 0}
-        if path.name != "baseline.py":
-            assert "torch" not in names, f"{path.name} imports torch: only baseline.py may"
-        top_level = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
-        loads_baseline = [n for n in top_level if n.module == "baseline" or any(a.name == "baseline" for a in n.names)]
-        assert not loads_baseline, f"{path.name} imports baseline at load time"
-        assert len(path.read_text(encoding="utf-8").splitlines()) < 300, f"{path.name} is too long to read whole"
+        assert "torch" not in names, f"{path.name} imports torch: go through tinyseg.interop"
+        assert len(text.splitlines()) < 300, f"{path.name} is too long to read whole"
+    code = ("import sys; from tinyseg import bench; "
+            f"assert bench.main({[*SMALL, '--mode', 'inference', '--no-memory']!r}) == 0; "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_docs_table_lists_every_option():
+    """docs/performance.md's table of options ("How to measure") matches ``--help``."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+    section = docs.read_text(encoding="utf-8").split("## How to measure", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(--[a-z-]+)", section, flags=re.MULTILINE))
+    parser = bench.build_parser()
+    options = {s for a in parser._actions if a.help != argparse.SUPPRESS for s in a.option_strings if s.startswith("--")}
+    assert documented == options - {"--help"}

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, checkpoint, nn
+from tinyseg.engine import backend
+from tinyseg.io import checkpoint
+from tinyseg import nn
 from tinyseg import bn_stats as bn_stats_cmd
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import train as train_cmd
@@ -24,7 +26,7 @@ def _batches(k: int = 3) -> list[np.ndarray]:
 
 
 def test_running_stats_become_the_average_of_batch_stats_with_dropout_off():
-    nn.init.manual_seed(0)
+    tinyseg.manual_seed(0)
     first, second = nn.BatchNorm2d(2), nn.BatchNorm2d(2)
     model = nn.Sequential(first, nn.Dropout(0.5), second)
     batches = _batches()
@@ -62,7 +64,7 @@ def test_command_writes_a_new_checkpoint_that_evaluates(run, tmp_path, capsys):
     assert "over 8 training images (2 batches)" in capsys.readouterr().out
     meta = checkpoint.read_meta(out)
     assert meta["bn_recomputed"]["images"] == 8 and meta["bn_recomputed"]["size"] == [32, 48]
-    assert meta["optimizer"] is None and meta["iteration"] == 3 and meta["size"] == [32, 48]
+    assert meta["optimizer"] is None and meta["step"] == 3 and meta["config"]["size"] == [32, 48]
     before, after = checkpoint.load_checkpoint(run / "last.npz"), checkpoint.load_checkpoint(out)
     old, new = before.state_dict(), after.state_dict()
     changed = [k for k in old if "running" in k and not np.allclose(backend.to_numpy(old[k]), backend.to_numpy(new[k]))]

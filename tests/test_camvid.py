@@ -9,15 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyseg.data import (
-    CAMVID_CLASSES,
-    CAMVID_PALETTE,
-    SEGNET_TUTORIAL_WEIGHTS,
-    CamVid,
-    DataError,
-    colorize,
-    median_frequency_weights,
-)
+from tinyseg.data import CAMVID_CLASSES, CAMVID_PALETTE, SEGNET_TUTORIAL_WEIGHTS, CamVid, DataError, colorize, median_frequency_weights
 from .helpers import assert_close, assert_equal
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

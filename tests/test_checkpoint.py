@@ -1,7 +1,6 @@
 """Checkpoints: bit-exact round trips (weights, running stats, optimiser state, metadata),
 atomic writes, clear errors for missing, foreign, truncated and corrupt files and for models
-that do not fit, NumPy arrays inside whichever backend saved them, format 1 files (the Caffe
-layer names) renamed on loading."""
+that do not fit, NumPy arrays inside whichever backend saved them, files from before 0.2 refused by name."""
 
 from __future__ import annotations
 
@@ -14,11 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend, models, nn, optim
-from tinyseg.checkpoint import (
-    RENAMED, CheckpointError, load_checkpoint, read, read_meta, rename_old_keys, save_checkpoint,
-)
-from tinyseg.storage import pack, unpack
+from tinyseg.engine import backend
+from tinyseg import models, optim
+from tinyseg.io.checkpoint import CheckpointError, load_checkpoint, read, read_meta, save_checkpoint
+from tinyseg.io.storage import pack, unpack
 
 from .helpers import assert_equal
 
@@ -68,14 +66,14 @@ def _assert_same_tree(a, b) -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A SegNet-Basic after two SGD-with-momentum steps, saved with metadata."""
-    nn.init.manual_seed(0)
+    tinyseg.manual_seed(0)
     model = models.SegNetBasic(num_classes=11)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     for s in range(2):
         _train_step(model, opt, s)
     path = tmp_path_factory.mktemp("ckpt") / "segnet_basic.npz"
     rng = np.random.default_rng(5)
-    meta = {"epoch": 3, "iteration": 2, "best_miou": np.float32(0.25), "classes": ["sky", "road"],
+    meta = {"epoch": 3, "step": 2, "best_miou": np.float32(0.25), "classes": ["sky", "road"],
             "rng": rng.bit_generator.state, "nested": {"a": (1, 2.5), "b": [None, True]},
             "confusion": np.arange(4).reshape(2, 2)}
     save_checkpoint(path, model, opt, meta=meta)
@@ -84,7 +82,7 @@ def trained(tmp_path_factory):
 
 def test_round_trip_is_bit_exact(trained):
     model, opt, path, _ = trained
-    nn.init.manual_seed(1)  # different starting weights
+    tinyseg.manual_seed(1)  # different starting weights
     fresh = models.SegNetBasic(num_classes=11)
     fresh_opt = optim.SGD(fresh.parameters(), lr=0.5, momentum=0.1)
     load_checkpoint(path, fresh, fresh_opt)
@@ -101,7 +99,7 @@ def test_round_trip_is_bit_exact(trained):
 
 
 def test_adam_state_and_rebuilding_the_model_from_metadata(tmp_path):
-    nn.init.manual_seed(2)
+    tinyseg.manual_seed(2)
     model = models.FCNBasic(num_classes=4)
     opt = optim.Adam(model.parameters(), lr=1e-3, betas=(0.8, 0.99))
     _train_step(model, opt, 0)
@@ -123,7 +121,7 @@ def test_metadata_round_trip(trained):
     assert meta["format"] == "tinyseg-checkpoint" and meta["tinyseg_version"] == tinyseg.__version__
     assert meta["model"] == {"name": "segnet_basic", "kwargs": {"num_classes": 11, "in_channels": 3}}
     assert meta["backend"] == backend.name() and meta["dtype"] == "float32" and meta["optimizer"] == "SGD"
-    assert meta["epoch"] == 3 and meta["step"] == 2 and meta["class_names"] == ["sky", "road"]
+    assert meta["epoch"] == 3 and meta["step"] == 2 and meta["classes"] == ["sky", "road"] and "iteration" not in meta
     assert meta["best_miou"] == 0.25 and meta["nested"] == {"a": (1, 2.5), "b": [None, True]}
     assert_equal(meta["confusion"], saved["confusion"])
     rng = np.random.default_rng()
@@ -134,12 +132,11 @@ def test_metadata_round_trip(trained):
     assert read(path).model_name == "segnet_basic" and read(path).input_size is None  # trained size not saved
 
 
-def test_load_checkpoint_is_the_short_form_and_checkpoint_meta_is_deprecated(trained):
+def test_load_checkpoint_is_the_short_form(trained):
     _, _, path, _ = trained
     back = load_checkpoint(path)
     _assert_same_arrays(read(path).state, _host_state(back))
-    with pytest.warns(DeprecationWarning, match=r"checkpoint\.read\(path\)\.meta"):
-        assert back.checkpoint_meta["epoch"] == 3
+    assert not hasattr(back, "checkpoint_meta")
     assert "Checkpoint(" in repr(read(path)) and "segnet_basic(num_classes=11" in repr(read(path))
 
 
@@ -191,7 +188,7 @@ def test_float64_models_come_back_as_float64(tmp_path):
 # ---- atomic writes ----------------------------------------------------------------------------
 def test_an_interrupted_save_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch):
     model = models.FCNBasic(num_classes=3)
-    path = save_checkpoint(tmp_path / "last.npz", model, meta={"iteration": 1})
+    path = save_checkpoint(tmp_path / "last.npz", model, meta={"step": 1})
     before = path.read_bytes()
 
     def crash(file, **arrays):
@@ -200,9 +197,9 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_debris(tmp_path, monkeyp
 
     monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(path, model, meta={"iteration": 2})
+        save_checkpoint(path, model, meta={"step": 2})
     monkeypatch.undo()
-    assert path.read_bytes() == before and read_meta(path)["iteration"] == 1
+    assert path.read_bytes() == before and read_meta(path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.npz"]
 
 
@@ -219,7 +216,7 @@ def test_saving_into_a_missing_folder_or_with_reserved_meta_keys(tmp_path):
 # ---- broken files -----------------------------------------------------------------------------
 @pytest.fixture
 def small_checkpoint(tmp_path):
-    return save_checkpoint(tmp_path / "small.npz", models.FCNBasic(num_classes=3), meta={"iteration": 5})
+    return save_checkpoint(tmp_path / "small.npz", models.FCNBasic(num_classes=3), meta={"step": 5})
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.98, 0.0])
@@ -303,77 +300,18 @@ def test_optimizer_state_must_exist_and_match(small_checkpoint, tmp_path):
         load_checkpoint(path, model, optim.Adam(model.parameters()))
 
 
-# ---- format 1: the layer names from before the models were built from blocks ------------------
-def _old_layers(name: str) -> list[str]:
-    """Layer names (in order) of the models before issue 17: the Caffe models' names."""
-    if name in ("segnet_basic", "bayesian_segnet_basic"):
-        return ([n for i in range(1, 5) for n in (f"conv{i}", f"conv{i}_bn")]
-                + [n for i in range(4, 0, -1) for n in (f"conv_decode{i}", f"conv_decode{i}_bn")] + ["conv_classifier"])
-    if name == "fcn_basic":
-        return ([n for i in range(1, 5) for n in (f"conv{i}", f"conv{i}_bn", f"score{i}")] + ["score_pool4"]
-                + [f"upscore{i}" for i in range(4, 0, -1)])
-    blocks = [(1, 2), (2, 2), (3, 3), (4, 3), (5, 3)]
-    encoder = [n for b, k in blocks for j in range(1, k + 1) for n in (f"conv{b}_{j}", f"conv{b}_{j}_bn")]
-    decoder = [n for b, k in reversed(blocks) for j in range(k, 0, -1)
-               for n in ((f"conv{b}_{j}_D", f"conv{b}_{j}_D_bn") if (b, j) != (1, 1) else ("conv1_1_D",))]
-    return encoder + decoder
-
-
-@pytest.mark.parametrize("name", models.available())
-def test_the_rename_table_maps_every_old_layer_in_order(name):
-    """Old layer i is new layer i: so the optimiser's per-parameter state (kept by position) fits too."""
-    model = models.create(name, num_classes=3, in_channels=1)
-    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in model.state_dict()))
-    assert [RENAMED.get(layer, layer) for layer in _old_layers(name)] == layers
-
-
-def test_rename_table_entries():
-    assert RENAMED["conv1"] == "enc1.convs.0.conv" and RENAMED["conv_decode3_bn"] == "dec3.convs.0.bn"
-    assert RENAMED["conv_classifier"] == RENAMED["conv1_1_D"] == "classifier"
-    assert RENAMED["conv3_1"] == "enc3.convs.0.conv" and RENAMED["conv3_3_D_bn"] == "dec3.convs.0.bn"
-    assert RENAMED["conv3_1_D"] == "dec3.convs.2.conv" and RENAMED["conv1_2_D"] == "dec1.convs.0.conv"
-    assert rename_old_keys({"conv2_bn.running_var": 1, "score1.bias": 2}) == {
-        "enc2.convs.0.bn.running_var": 1, "score1.bias": 2}
-
-
-def _as_format_1(path, out, name: str):
-    """The checkpoint of a ``name`` model at ``path`` as an older tinyseg wrote it: Caffe layer
-    names, format_version 1."""
-    old_name = {RENAMED.get(old, old): old for old in _old_layers(name)}
-    with np.load(path) as z:
-        entries = {}
-        for key in z.files:
-            new_key = key
-            if key.startswith("model/"):
-                layer, _, field = key[len("model/"):].rpartition(".")
-                new_key = f"model/{old_name.get(layer, layer)}.{field}"
-            entries[new_key] = z[key]
+# ---- older formats ----------------------------------------------------------------------------------
+def test_a_file_from_before_0_2_is_refused_with_what_to_do(small_checkpoint, tmp_path):
+    """Formats 1 and 2 (tinyseg 0.1) kept the same facts under two keys; from 0.2.0 on, files of
+    today's format keep loading (tests/test_released_weights.py holds one), older ones are named."""
+    with np.load(small_checkpoint) as z:
+        entries = {k: z[k] for k in z.files}
     meta = json.loads(entries["meta"].item())
-    entries["meta"] = np.array(json.dumps(meta | {"format_version": 1}))
-    np.savez(out, **entries)
-    return out
-
-
-@pytest.mark.parametrize("name", ["segnet_basic", "fcn_basic"])
-def test_a_format_1_checkpoint_loads_under_the_new_names(name, tmp_path):
-    nn.init.manual_seed(6)
-    model = models.create(name, num_classes=3)
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    _train_step(model, opt, 0)
-    new = save_checkpoint(tmp_path / "new.npz", model, opt, meta={"iteration": 1})
-    old = _as_format_1(new, tmp_path / "old.npz", name)
-    with np.load(old) as z:
-        assert "model/conv1_bn.running_var" in z.files and "model/enc1.convs.0.bn.running_var" not in z.files
-    assert read_meta(old)["format_version"] == 1
-    back = load_checkpoint(old)  # rebuilt from the stored name, keys renamed
-    _assert_same_arrays(_host_state(model), _host_state(back))
-    opt2 = optim.SGD(back.parameters(), lr=0.5)
-    load_checkpoint(old, back, opt2)
-    _assert_same_tree(opt.state_dict(), opt2.state_dict())
-    _train_step(model, opt, 1)  # and training goes on from it identically
-    _train_step(back, opt2, 1)
-    _assert_same_arrays(_host_state(model), _host_state(back))
-    assert read_meta(save_checkpoint(tmp_path / "again.npz", back))["format_version"] == 2
+    entries["meta"] = np.array(json.dumps(meta | {"format_version": 2, "tinyseg_version": "0.1.0"}))
+    old = tmp_path / "old.npz"
+    np.savez(old, **entries)
+    with pytest.raises(CheckpointError, match=r"old\.npz: written by tinyseg 0\.1\.0 \(format 2\), before 0\.2\.0"):
+        read(old)
 
 
 # ---- across backends ----------------------------------------------------------------------------
@@ -383,7 +321,7 @@ def test_saved_on_cupy_loaded_on_numpy_and_back(tmp_path):
         backend.use("cupy")
     except backend.BackendError as exc:
         pytest.skip(f"needs CuPy with a CUDA GPU: {exc}")
-    nn.init.manual_seed(4)
+    tinyseg.manual_seed(4)
     gpu_model = models.FCNBasic(num_classes=3)
     opt = optim.SGD(gpu_model.parameters(), lr=0.1, momentum=0.9)
     _train_step(gpu_model, opt, 0)

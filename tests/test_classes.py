@@ -49,11 +49,11 @@ def test_to_dict_from_dict_round_trip_through_json(classes):
     assert Classes.from_dict(obj) == classes
 
 
-def test_legacy_list_of_names():
-    assert Classes.from_dict(list(CAMVID_CLASSES)) == CAMVID  # checkpoints saved before classes travelled
-    old = Classes.from_dict(["background", "cell"])
-    assert old.names == ("background", "cell") and old.ignore_index is None
-    assert old.colors == default_colors(2)
+def test_a_plain_list_of_names_is_refused_and_names_alone_get_the_default_palette():
+    with pytest.raises(ValueError, match="expected a dict with 'names'"):
+        Classes.from_dict(["background", "cell"])
+    only_names = Classes.from_dict({"names": ["background", "cell"]})
+    assert only_names.ignore_index is None and only_names.colors == default_colors(2)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

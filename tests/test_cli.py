@@ -14,15 +14,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyseg import backend, checkpoint, cli
+from tinyseg.engine import backend
+from tinyseg.io import checkpoint
+from tinyseg import cli
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import predict as predict_cmd
 from tinyseg import train as train_cmd
-from tinyseg.data import CAMVID_PALETTE, SyntheticScenes
+from tinyseg.data import CAMVID_PALETTE, SYNTHETIC_VAL, SyntheticScenes
 from tinyseg.data.transforms import Normalize, resize_image
 from tinyseg.functional import interpolate
 from tinyseg.metrics import BFScore, ConfusionMatrix
-from tinyseg.tensor import Tensor, no_grad
+from tinyseg.engine.tensor import Tensor, no_grad
 
 BACKEND = ["--backend", os.environ.get("TINYSEG_BACKEND") or "numpy"]  # the suite's backend, for every command
 TINY = ["--size", "24x32", "--synthetic", "8", "--batch-size", "2", "--workers", "0", "--log-every", "1", *BACKEND]
@@ -49,7 +51,7 @@ def test_train_writes_checkpoints_logs_and_pictures(trained, capsys):
     assert [r["iter"] for r in records if "miou" in r] == [2, 4]
     assert all(0.0 <= r["miou"] <= 1.0 for r in records if "miou" in r)
     meta = checkpoint.read_meta(trained / "last.npz")
-    assert meta["iteration"] == 4
+    assert meta["step"] == 4
     assert Image.open(trained / "curves.png").size[0] > 100
 
 
@@ -62,7 +64,7 @@ def test_resume_continues_exactly(tmp_path):
     assert _losses(part) == _losses(whole)  # bit-for-bit: data order, augmentation, optimiser state
     for name in ("best.npz", "last.npz"):  # the best so far travels through the resume
         got, want = checkpoint.read_meta(part / name), checkpoint.read_meta(whole / name)
-        assert (got["iteration"], got["best_miou"]) == (want["iteration"], want["best_miou"]), name
+        assert (got["step"], got["best_miou"]) == (want["step"], want["best_miou"]), name
 
 
 def test_resume_keeps_the_best_miou_and_does_not_overwrite_best_with_a_worse_one(tmp_path, monkeypatch):
@@ -78,20 +80,20 @@ def test_resume_keeps_the_best_miou_and_does_not_overwrite_best_with_a_worse_one
     assert train_cmd.main([*TINY, "--iters", "3", "--val-every", "1", "--out", str(out)]) == 0
     best = (out / "best.npz").read_bytes()
     meta = checkpoint.read_meta(out / "best.npz")
-    assert (meta["iteration"], meta["best_miou"]) == (2, 0.5)
+    assert (meta["step"], meta["best_miou"]) == (2, 0.5)
     assert checkpoint.read_meta(out / "last.npz")["best_miou"] == 0.5
 
     assert train_cmd.main(["--resume", str(out / "last.npz"), "--iters", "5"]) == 0
     meta = checkpoint.read_meta(out / "best.npz")
-    assert (meta["iteration"], meta["best_miou"]) == (2, 0.5), "a worse validation after the resume replaced best.npz"
+    assert (meta["step"], meta["best_miou"]) == (2, 0.5), "a worse validation after the resume replaced best.npz"
     assert (out / "best.npz").read_bytes() == best  # untouched
     meta = checkpoint.read_meta(out / "last.npz")
-    assert (meta["iteration"], meta["best_miou"]) == (5, 0.5)
+    assert (meta["step"], meta["best_miou"]) == (5, 0.5)
 
     assert train_cmd.main(["--resume", str(out / "last.npz"), "--iters", "6"]) == 0
     for name in ("best.npz", "last.npz"):
         meta = checkpoint.read_meta(out / name)
-        assert (meta["iteration"], meta["best_miou"]) == (6, 0.6), name
+        assert (meta["step"], meta["best_miou"]) == (6, 0.6), name
     assert [r["miou"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "miou" in r] \
         == [0.2, 0.5, 0.4, 0.3, 0.45, 0.6]
     assert next(scripted, None) is None  # one validation per iteration, no more
@@ -122,8 +124,8 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     assert "--resume" in err and "last.npz" in err
     meta = checkpoint.read_meta(out / "last.npz")
-    assert meta["iteration"] >= 1
-    assert len(_losses(out)) == meta["iteration"]
+    assert meta["step"] >= 1
+    assert len(_losses(out)) == meta["step"]
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
@@ -136,7 +138,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, caps
     meta = checkpoint.read_meta(out / "last.npz")
     losses = _losses(out)
     assert not np.isfinite(losses[-1])
-    assert meta["iteration"] < len(losses)  # the checkpoint predates the bad step
+    assert meta["step"] < len(losses)  # the checkpoint predates the bad step
     model = checkpoint.load_checkpoint(out / "last.npz")
     assert all(np.isfinite(backend.to_numpy(p.data)).all() for p in model.parameters())
 
@@ -174,7 +176,7 @@ def _scores_by_hand(ckpt, pairs, batch_size):
     saved = checkpoint.read(ckpt)
     model = saved.build_model()
     model.eval()
-    size = tuple(saved.meta["size"])
+    size = saved.input_size
     cm, bf = ConfusionMatrix(11, 11), BFScore(11, 11)
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
@@ -199,7 +201,7 @@ def test_evaluate_scores_the_synthetic_validation_scenes_not_the_training_ones(t
     assert evaluate_cmd.main(["--checkpoint", str(trained / "best.npz"), "--json", str(path), "--workers", "0",
                               "--batch-size", "8", *BACKEND]) == 0
     result = json.loads(path.read_text())
-    assert result["images"] == cli.SYNTHETIC_VAL == 40 and result["label_size"] == [24, 32]
+    assert result["images"] == SYNTHETIC_VAL == 40 and result["label_size"] == [24, 32]
     val = SyntheticScenes(40, size=(24, 32), seed=10_000)
     expected = _scores_by_hand(trained / "best.npz", [val[i] for i in range(len(val))], 8)
     assert _reported(result) == expected

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from tinyseg import bn_stats as bn_stats_cmd
-from tinyseg import checkpoint, models
+from tinyseg.io import checkpoint
+from tinyseg import models
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import predict as predict_cmd
 from tinyseg import train as train_cmd

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend
+from tinyseg.engine import backend
 from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d
 from tinyseg.functional.window import pad2d, windows
-from tinyseg.gradcheck import gradcheck
+from tinyseg.engine.gradcheck import gradcheck
 
 from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, conv_configs, conv_transpose_configs

@@ -12,14 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend
+from tinyseg.engine import backend
 from tinyseg.functional import conv as conv_module
 from tinyseg.functional import conv_fast
 from tinyseg.functional.conv import conv2d, conv_impl, conv_transpose2d, gemm_plan
-from tinyseg.functional.window import (
-    dilate, is_channels_last, pad2d, pad_channels_last, windows, zeros_like_layout,
-)
-from tinyseg.gradcheck import gradcheck
+from tinyseg.functional.window import dilate, is_channels_last, pad2d, pad_channels_last, windows, zeros_like_layout
+from tinyseg.engine.gradcheck import gradcheck
 
 from .strategies import arrays, conv_configs, conv_transpose_configs
 

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, checkpoint, loop
+from tinyseg.engine import backend
+from tinyseg.io import checkpoint
+from tinyseg.training import loop as training_loop
 from tinyseg import train as train_cmd
 from tinyseg.functional import conv2d, cross_entropy
 from tinyseg.metrics import BFScore, ConfusionMatrix
@@ -116,7 +118,7 @@ def _losses(out):
 
 def test_training_on_cupy_syncs_only_where_it_must_and_equals_numpy(tmp_path, monkeypatch, counters):
     steps, passes = [], []  # counters at each loss call (one per step) and around each validation
-    real_loss, real_validate = loop.cross_entropy, loop.evaluate
+    real_loss, real_validate = training_loop.cross_entropy, training_loop.evaluate
 
     def loss_spy(*args, **kwargs):
         steps.append((len(counters.copies), len(counters.reads)))
@@ -128,8 +130,8 @@ def test_training_on_cupy_syncs_only_where_it_must_and_equals_numpy(tmp_path, mo
         passes.append(counters.reads[before:])
         return result
 
-    monkeypatch.setattr(loop, "cross_entropy", loss_spy)
-    monkeypatch.setattr(loop, "evaluate", validate_spy)
+    monkeypatch.setattr(training_loop, "cross_entropy", loss_spy)
+    monkeypatch.setattr(training_loop, "evaluate", validate_spy)
     gpu = tmp_path / "gpu"
     args = [*TINY, "--log-every", "2", "--val-every", "3"]
     assert train_cmd.main([*args, "--backend", "cupy", "--iters", "3", "--out", str(gpu)]) == 0
@@ -146,7 +148,7 @@ def test_training_on_cupy_syncs_only_where_it_must_and_equals_numpy(tmp_path, mo
     assert all("loader.py" in where for where, _ in step_copies)
     assert len(passes) == 2 and all(len(p) == 1 and "confusion.py" in p[0] for p in passes), passes
 
-    assert checkpoint.read_meta(gpu / "last.npz")["iteration"] == 6 and (gpu / "best.npz").is_file()
+    assert checkpoint.read_meta(gpu / "last.npz")["step"] == 6 and (gpu / "best.npz").is_file()
     cpu = tmp_path / "cpu"
     assert train_cmd.main([*args, "--backend", "numpy", "--iters", "6", "--out", str(cpu)]) == 0
     assert len(_losses(gpu)) == 6

@@ -12,16 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyseg.data import (
-    CAMVID,
-    CamVid,
-    Classes,
-    DataError,
-    DataLoader,
-    FolderDataset,
-    median_frequency_weights,
-    open_dataset,
-)
+from tinyseg.data import CAMVID, CamVid, Classes, DataError, DataLoader, FolderDataset, median_frequency_weights, open_dataset
 from .helpers import assert_equal
 from .test_camvid import make_camvid
 

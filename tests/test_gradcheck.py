@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg.gradcheck import GradcheckError, gradcheck, numerical_grad
-from tinyseg.tensor import Function
+from tinyseg.engine.gradcheck import GradcheckError, gradcheck, numerical_grad
+from tinyseg.engine.tensor import Function
 from .helpers import assert_close, assert_equal
 
 

@@ -5,16 +5,19 @@ modules are collected (relative and absolute, top level and inside functions), a
 gets a rank from ``RANKS``; an import may go to the same rank or lower, never higher, unless it is
 in ``ALLOWED`` with its reason. Bottom to top:
 
-    0  backend, random               numpy or cupy; every random stream (weights, dropout masks)
-    1  tensor                        Tensor, Function, the autograd engine
-    2  functional                    every op with its backward (gives Tensor its operators)
+    0  engine.backend, engine.random numpy or cupy; every random stream (weights, dropout masks)
+    1  engine (tensor, gradcheck,    Tensor, Function, the autograd engine, and the tools that watch it
+       profiler)
+    2  functional                    every op with its backward
     3  nn                            Module, Parameter, layers
     4  models                        SegNet and friends
-    5  optim, data, metrics, checkpoint, interop, profiler, gradcheck, viz, bench (its jobs),
-       torch_twins (a shim for interop), storage (atomic writes, arrays in JSON)
-    6  loop                          the library layer: train_step, evaluate, predict
-    7  cli, recipes, train, evaluate, predict, bn_stats, bench.command (the commands)
+    5  optim, data, metrics, io, interop, viz, bench (its jobs)
+    6  training                      TrainConfig, fit, train_step, evaluate, predict
+    7  cli, train, evaluate, predict, bn_stats, bench.command (the commands and what they share)
     8  tinyseg (the package's __init__: it re-exports from below)
+
+The rule a reader sees in ``ls tinyseg/``: the modules at the top are the commands
+(``python -m tinyseg.X``); every other layer is a folder.
 """
 
 from __future__ import annotations
@@ -28,18 +31,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinyseg"
 
 # Longest matching prefix wins, so "tinyseg.bench.command" outranks "tinyseg.bench".
 RANKS = {
-    "tinyseg.backend": 0,
-    "tinyseg.random": 0,
-    "tinyseg.tensor": 1,
+    "tinyseg.engine.backend": 0,
+    "tinyseg.engine.random": 0,
+    "tinyseg.engine": 1,
     "tinyseg.functional": 2,
     "tinyseg.nn": 3,
     "tinyseg.models": 4,
-    **{f"tinyseg.{name}": 5 for name in (
-        "optim", "data", "metrics", "checkpoint", "interop", "profiler", "gradcheck", "viz",
-        "bench", "torch_twins", "storage")},
-    "tinyseg.loop": 6,
+    **{f"tinyseg.{name}": 5 for name in ("optim", "data", "metrics", "io", "interop", "viz", "bench")},
+    "tinyseg.training": 6,
     **{f"tinyseg.{name}": 7 for name in (
-        "cli", "recipes", "train", "evaluate", "predict", "bn_stats", "bench.command", "bench.__main__")},
+        "cli", "train", "evaluate", "predict", "bn_stats", "bench.command", "bench.__main__")},
     "tinyseg.bench.__init__": 7,  # the bench package's __init__ re-exports its command
     "tinyseg": 8,
 }
@@ -47,11 +48,9 @@ TOP = "tinyseg"
 
 # (importer, imported): why this upward import is all right. Keep it short.
 ALLOWED = {
-    ("tinyseg.checkpoint", "tinyseg"):
+    ("tinyseg.io.checkpoint", "tinyseg"):
         "reads tinyseg.__version__ to stamp a checkpoint; the package is always initialised "
         "before any of its modules, so this adds no cycle",
-    ("tinyseg.models.segnet", "tinyseg.interop.vgg16"):
-        "lazily, inside the deprecated load_vgg16_encoder shim that forwards to tinyseg.interop",
 }
 
 
@@ -113,7 +112,8 @@ GRAPH = {name: imports(name) for name in MODULES}
 def test_the_ranks_cover_every_module():
     assert all(rank(name) is not None for name in MODULES)
     assert rank("tinyseg.functional.conv") == 2 and rank("tinyseg.bench.command") == 7
-    assert rank("tinyseg.bench.timing") == 5 and rank("tinyseg.loop") == 6 and rank("tinyseg") == 8
+    assert rank("tinyseg.bench.timing") == 5 and rank("tinyseg.training.loop") == 6 and rank("tinyseg") == 8
+    assert rank("tinyseg.engine.tensor") == 1 and rank("tinyseg.engine.backend") == 0
 
 
 @pytest.mark.parametrize("lazy", [False, True], ids=["at import time", "inside functions"])
@@ -132,7 +132,7 @@ def test_the_allow_list_is_still_needed():
 def test_the_check_would_catch_an_upward_import():
     assert rank("tinyseg.nn") > rank("tinyseg.functional.conv")
     assert rank("tinyseg.cli") > rank("tinyseg.viz")
-    assert rank("tinyseg.functional.basic") > rank("tinyseg.tensor")
+    assert rank("tinyseg.functional.basic") > rank("tinyseg.engine.tensor")
 
 
 def test_no_import_cycles_at_import_time():
@@ -172,5 +172,18 @@ def test_no_import_cycles_at_import_time():
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
-def test_tensor_imports_nothing_above_the_backend():
-    assert {dst for dst, _ in GRAPH["tinyseg.tensor"]} <= {"tinyseg.backend"}
+def test_tensor_imports_only_the_engine_below_it():
+    """tensor.py <- ops.py (the Functions its operators call) <- function.py (Function, Context)."""
+    assert {dst for dst, _ in GRAPH["tinyseg.engine.tensor"]} <= {
+        "tinyseg.engine.backend", "tinyseg.engine.function", "tinyseg.engine.ops"}
+    assert {dst for dst, _ in GRAPH["tinyseg.engine.ops"]} <= {"tinyseg.engine.backend", "tinyseg.engine.function"}
+    assert {dst for dst, _ in GRAPH["tinyseg.engine.function"]} <= {"tinyseg.engine.backend"}
+
+
+def test_the_top_of_the_package_holds_only_the_commands():
+    """``ls tinyseg/`` shows the architecture: modules at the top are the commands you run with
+    ``python -m tinyseg.X``; every layer below them is a folder."""
+    top = sorted(p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert top == ["bn_stats", "evaluate", "predict", "train"]
+    for name in top:
+        assert 'if __name__ == "__main__":' in (PACKAGE / f"{name}.py").read_text(encoding="utf-8"), name

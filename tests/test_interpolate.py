@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import tinyseg
 import tinyseg.functional as F
-from tinyseg.gradcheck import gradcheck
+from tinyseg.engine.gradcheck import gradcheck
 from .helpers import assert_close, import_torch
 
 

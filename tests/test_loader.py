@@ -7,19 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyseg import backend
-from tinyseg.data import (
-    CamVid,
-    ColorJitter,
-    Compose,
-    DataError,
-    DataLoader,
-    RandomHorizontalFlip,
-    RandomScaleCrop,
-    Resize,
-    SyntheticScenes,
-    time_batches,
-)
+from tinyseg.engine import backend
+from tinyseg.data import CamVid, ColorJitter, Compose, DataError, DataLoader, RandomHorizontalFlip, RandomScaleCrop, Resize, SyntheticScenes, time_batches
 from .helpers import assert_equal
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "camvid"

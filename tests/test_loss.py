@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import tinyseg
 from tinyseg.functional.loss import cross_entropy
-from tinyseg.gradcheck import gradcheck
+from tinyseg.engine.gradcheck import gradcheck
 
 from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, tensors

@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend, interop, models, nn
+from tinyseg.engine import backend
+from tinyseg import interop, models, nn
 from tinyseg.models import DecoderBlock, EncoderBlock
 from .helpers import assert_close, assert_equal
 
@@ -34,13 +35,13 @@ def _image(h: int, w: int, n: int = 1, seed: int = 0) -> tinyseg.Tensor:
 @pytest.fixture(scope="module")
 def built():
     """One instance of every model (SegNet's 29M weights take a moment to draw), seeded."""
-    nn.init.manual_seed(0)
+    tinyseg.manual_seed(0)
     return {name: models.create(name) for name in NAMES}
 
 
 # ---- blocks -----------------------------------------------------------------------------------
 def test_encoder_block_returns_pooled_map_indices_and_size():
-    nn.init.manual_seed(0)
+    tinyseg.manual_seed(0)
     block = EncoderBlock([3, 8, 6], 3)  # two convs 3x3: 3 -> 8 -> 6 channels
     assert [n for n, _ in block.named_parameters()] == [
         "convs.0.conv.weight", "convs.0.conv.bias", "convs.0.bn.weight", "convs.0.bn.bias",
@@ -58,7 +59,7 @@ def test_encoder_block_returns_pooled_map_indices_and_size():
 
 
 def test_decoder_block_unpools_to_the_encoders_size_relu_optional():
-    nn.init.manual_seed(0)
+    tinyseg.manual_seed(0)
     encoder = EncoderBlock([3, 4], 3).eval()
     x = _image(9, 13)
     with tinyseg.no_grad():
@@ -262,7 +263,7 @@ def test_bayesian_dropout_sits_where_the_caffe_model_puts_it():
 
 @pytest.fixture(scope="module")
 def bayesian():
-    nn.init.manual_seed(3)
+    tinyseg.manual_seed(3)
     return models.create("bayesian_segnet_basic", num_classes=5)
 
 
@@ -290,23 +291,19 @@ def test_mc_predict_outputs_are_probabilities_and_uncertainties(bayesian):
     # the same numbers by hand: sample with the same seed, one pass at a time
     drops = [m for m in bayesian.modules() if isinstance(m, nn.Dropout)]
     bayesian.eval()
-    rng = backend.default_rng(0)
     for m in drops:
         m.train()
-        m.generator = rng
-    with tinyseg.no_grad():
+    with tinyseg.no_grad(), tinyseg.random.fork_rng(generator=backend.default_rng(0)):
         probs = np.stack([backend.to_numpy(tinyseg.functional.activation.softmax(bayesian(x), dim=1).data)
                           for _ in range(5)])
     chosen = np.take_along_axis(probs.var(axis=0), mean.argmax(axis=1)[:, None], axis=1)[:, 0]
     assert_close(mean, probs.mean(axis=0), rtol=1e-5, atol=1e-6)
     assert_close(var, chosen, rtol=1e-4, atol=1e-6)
     assert_close(ent, -(mean * np.log(mean)).sum(axis=1), rtol=1e-4, atol=1e-6)
-    # modes and generators restored, running statistics untouched (batch norm ran in eval mode)
-    for m in drops:
-        m.generator = None
+    # modes restored, running statistics untouched (batch norm ran in eval mode)
     bayesian.train()
     models.mc_predict(bayesian, x, samples=2)
-    assert all(m.training for m in bayesian.modules()) and all(m.generator is None for m in drops)
+    assert all(m.training for m in bayesian.modules())
     after = bayesian.state_dict()
     assert all(np.array_equal(before[k], backend.to_numpy(after[k])) for k in before)
 
@@ -391,23 +388,6 @@ def test_load_vgg16_encoder_rejects_other_networks(built):
         interop.load_vgg16_encoder(built["segnet"], state)
 
 
-# ---- deprecated names -------------------------------------------------------------------------
-def test_old_names_still_work_with_a_deprecation_warning(built):
-    nn.init.manual_seed(3)
-    new = models.bayesian_segnet_basic(num_classes=5)
-    nn.init.manual_seed(3)
-    with pytest.warns(DeprecationWarning, match="bayesian_segnet_basic"):
-        old = models.BayesianSegNetBasic(num_classes=5)
-    assert old.config == new.config
-    for key, value in new.state_dict().items():
-        assert_equal(old.state_dict()[key], value)
-    with pytest.warns(DeprecationWarning, match="VGG16_BLOCKS"):
-        from tinyseg.models.segnet import VGG16_BLOCKS as old_blocks
-    assert old_blocks == VGG16_BLOCKS
-    with pytest.warns(DeprecationWarning, match="tinyseg.interop.load_vgg16_encoder"):
-        assert len(models.load_vgg16_encoder(built["segnet"], _fake_vgg16(False))) == 26
-
-
 # ---- PyTorch stays in tinyseg/interop ---------------------------------------------------------
 def test_only_interop_imports_torch():
     """Everything that touches PyTorch is in tinyseg/interop (the bench, which times the twins,
@@ -423,6 +403,6 @@ def test_only_interop_imports_torch():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             found += [f"{rel}: import {n}" for n in names if n.split(".")[0] == "torch"]
     assert not found, found
-    code = "import sys, tinyseg, tinyseg.models, tinyseg.checkpoint, tinyseg.interop; print('torch' in sys.modules)"
+    code = "import sys, tinyseg, tinyseg.models, tinyseg.io.checkpoint, tinyseg.interop; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, interop, models, nn
+from tinyseg.engine import backend
+from tinyseg import interop, models
 from tinyseg.functional.pool import indices_to_torch
 from tinyseg.interop import from_torch_state_dict, to_torch_state_dict
 from .helpers import assert_close, assert_equal, import_torch
@@ -38,7 +39,7 @@ VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512)) 
 def pairs():
     """name -> (tinyseg model, torch twin), built once (SegNet has 29M weights); each test copies
     the weights it needs from one to the other first, so the tests do not depend on each other."""
-    nn.init.manual_seed(0)
+    tinyseg.manual_seed(0)
     torch.manual_seed(0)
     return {name: (models.create(name, num_classes=11), twin(num_classes=11)) for name, (twin, _) in TWINS.items()}
 
@@ -195,20 +196,3 @@ def test_twins_run_the_models_code_on_torch_layers(pairs):
         "enc3.dropout": 0.5, "enc4.dropout": 0.5, "dec4.dropout": 0.5, "dec3.dropout": 0.5}
     with pytest.raises(ValueError, match=r"TorchSegNetBasic: expected input \(N, 3, H, W\)"):
         twin(torch.zeros(1, 4, 32, 32))
-
-
-def test_the_old_module_and_names_still_work_with_a_deprecation_warning():
-    import importlib
-    import sys
-
-    sys.modules.pop("tinyseg.torch_twins", None)
-    with pytest.warns(DeprecationWarning, match="tinyseg.interop"):
-        torch_twins = importlib.import_module("tinyseg.torch_twins")
-    assert torch_twins.TorchSegNetBasic is TorchSegNetBasic and torch_twins.from_tinyseg is interop.from_tinyseg
-    from tinyseg import checkpoint
-
-    ours = models.SegNetBasic(num_classes=3)
-    with pytest.warns(DeprecationWarning, match="tinyseg.interop"):
-        state = checkpoint.to_torch_state_dict(ours)
-    with pytest.warns(DeprecationWarning, match="tinyseg.interop"):
-        checkpoint.from_torch_state_dict(models.SegNetBasic(num_classes=3), state)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyseg import backend
+from tinyseg.engine import backend
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseg
-from tinyseg import backend
+from tinyseg.engine import backend
 from tinyseg.optim import SGD, Adam
 from .helpers import assert_close, assert_equal, import_torch
 

@@ -10,11 +10,9 @@ from hypothesis import strategies as st
 
 import tinyseg
 from tinyseg import nn
-from tinyseg.functional.pool import (
-    indices_from_torch, indices_to_torch, max_pool2d, max_pool2d_with_indices, max_unpool2d,
-)
+from tinyseg.functional.pool import indices_from_torch, indices_to_torch, max_pool2d, max_pool2d_with_indices, max_unpool2d
 from tinyseg.functional.window import pair
-from tinyseg.gradcheck import gradcheck
+from tinyseg.engine.gradcheck import gradcheck
 
 from .helpers import assert_close, assert_equal, import_torch
 from .strategies import arrays, pool_configs
@@ -184,16 +182,11 @@ def test_max_unpool2d_agrees_with_pytorch(cfg, restore_size):
     assert_equal(t.grad, tt.grad.numpy())
 
 
-def test_max_pool2d_follows_pytorch_return_indices_and_warns_when_left_out():
+def test_max_pool2d_follows_pytorch_return_indices():
     x = tinyseg.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
     out, idx = max_pool2d_with_indices(x)
-    assert_equal(max_pool2d(x, return_indices=False).data, out.data)
-    both = max_pool2d(x, return_indices=True)
-    assert_equal(both[0].data, out.data) and assert_equal(both[1].data, idx.data)
-    with pytest.warns(DeprecationWarning, match="return_indices=True"):
-        old = max_pool2d(x)  # the old behaviour, kept for now: both
-    assert isinstance(old, tuple) and len(old) == 2
-    assert_equal(nn.MaxPool2d(2, return_indices=False)(x).data, out.data)
-    assert len(nn.MaxPool2d(2, return_indices=True)(x)) == 2
-    with pytest.warns(DeprecationWarning, match="return_indices=True"):
-        assert len(nn.MaxPool2d(2)(x)) == 2
+    for pooled in (max_pool2d(x), max_pool2d(x, return_indices=False), nn.MaxPool2d(2)(x)):
+        assert isinstance(pooled, tinyseg.Tensor)
+        assert_equal(pooled.data, out.data)
+    for both in (max_pool2d(x, return_indices=True), nn.MaxPool2d(2, return_indices=True)(x)):
+        assert_equal(both[0].data, out.data) and assert_equal(both[1].data, idx.data)

@@ -14,7 +14,7 @@ import tinyseg
 from tinyseg import nn
 from tinyseg.functional import cross_entropy
 
-engine = importlib.import_module("tinyseg.tensor")  # the module (tinyseg.tensor is also a function)
+engine = importlib.import_module("tinyseg.engine.function")
 
 
 def tiny_model() -> nn.Module:
@@ -136,7 +136,7 @@ def test_without_a_profile_the_engine_never_calls_a_hook(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a hook ran with none active")
 
-    monkeypatch.setattr(engine, "_hooked", refuse)
+    monkeypatch.setattr(engine, "run_hooked", refuse)
     training_step(tiny_model())
 
 

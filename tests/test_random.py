@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import backend, models, nn
+from tinyseg.engine import backend
+from tinyseg import models, nn
 from tinyseg.functional import dropout
-from tinyseg.random import dropout_generator, fork_rng, init_generator, manual_seed
+from tinyseg.engine.random import dropout_generator, fork_rng, init_generator, manual_seed
 
 from .helpers import assert_equal
 
@@ -49,8 +50,7 @@ def test_the_same_seed_gives_the_same_weights_as_before():
     expected = np.random.default_rng(0).standard_normal((4, 3, 3, 3)) * math.sqrt(2.0 / 27)
     assert_equal(a.weight.numpy(), expected.astype(np.float32))
     assert init_generator() is init_generator()
-    assert nn.init.default_generator() is init_generator()  # the old names are aliases
-    nn.init.manual_seed(0)
+    manual_seed(0)
     assert_equal(nn.Conv2d(3, 4, 3).weight.numpy(), a.weight.numpy())
 
 
@@ -116,23 +116,9 @@ def test_fork_rng_can_lend_a_given_generator():
 
 
 def test_an_explicit_generator_still_wins():
-    """dropout(generator=...) and Dropout.generator (train.py sets it per step) beat the streams."""
+    """dropout(generator=...) beats the streams."""
     with fork_rng(1):
         assert_equal(_mask(generator=backend.default_rng(6)), _expected_mask(6))
-        d = nn.Dropout(P)
-        d.generator = backend.default_rng(6)
-        assert_equal((d(tinyseg.tensor(np.ones(64, dtype=np.float32))).numpy() != 0).astype(np.uint8),
-                     _expected_mask(6))
-
-
-def test_the_old_activation_names_warn_and_forward():
-    from tinyseg.functional import activation
-
-    with pytest.warns(DeprecationWarning, match="tinyseg.random.manual_seed"):
-        activation.manual_seed(8)
-    with pytest.warns(DeprecationWarning, match="tinyseg.random.dropout_generator"):
-        assert activation.default_generator() is dropout_generator()
-    assert_equal(_mask(), _expected_mask(8))
 
 
 # ---- Monte Carlo dropout ------------------------------------------------------------------------
@@ -159,7 +145,6 @@ def test_mc_predict_with_a_seed_repeats_and_leaves_the_global_stream_alone(net):
         assert_equal(backend.to_numpy(a.mean), backend.to_numpy(other.mean))
         assert_equal(backend.to_numpy(a.variance), backend.to_numpy(other.variance))
     assert not np.array_equal(backend.to_numpy(a.mean), backend.to_numpy(d.mean))
-    assert all(m.generator is None for m in net.modules() if isinstance(m, nn.Dropout))
     with pytest.raises(ValueError, match="a seed or a generator, not both"):
         models.mc_predict(net, x, seed=1, generator=backend.default_rng(1))
 

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg import checkpoint, loop, optim
+from tinyseg.io import checkpoint
+from tinyseg import training
+from tinyseg.training import RECIPES, ConfigError, TrainConfig
+from tinyseg import optim
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import train as train_cmd
 from tinyseg.data import CamVid
@@ -40,7 +43,7 @@ def test_a_scheduled_run_stopped_half_way_resumes_exactly(tmp_path, monkeypatch)
     monkeypatch.setattr(optim.LRScheduler, "step", step_then_ctrl_c)
     assert train_cmd.main([*args, "--out", str(part)]) == 130
     monkeypatch.undo()
-    assert checkpoint.read_meta(part / "last.npz")["iteration"] == 3
+    assert checkpoint.read_meta(part / "last.npz")["step"] == 3
     assert train_cmd.main(["--resume", str(part / "last.npz")]) == 0
     assert len(_losses(whole)) == 6 and _losses(part) == _losses(whole)
     config = json.loads((part / "config.json").read_text())
@@ -70,17 +73,34 @@ def test_recipe_fills_in_what_is_left_out_and_typed_options_win(tmp_path):
     assert train_cmd.main(["--data", str(root), "--recipe", "camvid-cpu", "--size", "16x32", "--iters", "2",
                            "--batch-size", "2", "--workers", "0", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
-    recipe = train_cmd.RECIPES["camvid-cpu"]
+    recipe = RECIPES["camvid-cpu"]
     assert config["recipe"] == "camvid-cpu" and config["size"] == [16, 32] and config["batch_size"] == 2
-    assert (config["augment"], config["lr_schedule"], config["warmup_iters"], config["val_every"],
-            config["class_weights"]) == (recipe["augment"], recipe["lr_schedule"], recipe["warmup_iters"],
-                                         recipe["val_every"], recipe["class_weights"])
+    assert (config["augment"], config["lr_schedule"], config["val_every"], config["class_weights"]) == (
+        recipe["augment"], recipe["lr_schedule"], recipe["val_every"], recipe["class_weights"])
+    assert recipe["warmup_iters"] == 50 and config["warmup_iters"] == 1  # the recipe's warm-up, cut to fit 2 steps
+    assert checkpoint.read(out / "last.npz").config == config  # the checkpoint keeps the same settings
+
+
+def test_a_train_config_is_the_recipe_under_what_is_given_and_round_trips():
+    config = TrainConfig.from_recipe("camvid-cpu", data="x", lr=0.05, iters=None)
+    assert (config.lr, config.size, config.iters, config.warmup_iters) == (0.05, (180, 240), 1500, 50)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.replace(epochs=2.0).total_iters(batches_per_epoch=91) == 182
+    assert TrainConfig.from_recipe(optimizer="adam").lr == 1e-3  # Adam's usual rate when none is given
+    with pytest.raises(ConfigError, match=r"^warmup_iters must be below iters \(10\), got 10$"):
+        TrainConfig.from_recipe(iters=10, warmup_iters=10).check()
+    with pytest.raises(ConfigError) as info:
+        TrainConfig.from_recipe(lr=-1.0).check()
+    assert (info.value.field, info.value.message(as_option=True)) == ("lr", "--lr must be greater than 0, got -1")
+    with pytest.raises(ConfigError, match="recipe camvid needs data"):
+        TrainConfig.from_recipe("camvid")
+
 
 
 def test_sqrt_median_weights_are_the_square_roots_of_median_frequency_weights(tmp_path):
     train_set = CamVid(_camvid(tmp_path, n=4), split="train")
-    median = loop.class_weights("median", train_set)
-    soft = loop.class_weights("sqrt-median", train_set)
+    median = training.class_weights("median", train_set)
+    soft = training.class_weights("sqrt-median", train_set)
     np.testing.assert_allclose(soft, np.sqrt(median), rtol=1e-6)
     assert soft.dtype == np.float32 and not np.allclose(soft, median)  # a softer push, not the same one
 
@@ -122,31 +142,3 @@ def test_tf32_needs_the_cupy_backend_and_sets_cupys_switch(tmp_path, capsys, mon
     assert os.environ["CUPY_TF32"] == "1"
     tinyseg.backend.allow_tf32(False)
     assert os.environ["CUPY_TF32"] == "0"
-
-
-def test_names_that_left_the_train_command_still_work_with_a_warning():
-    import argparse
-
-    from tinyseg import models
-
-    with pytest.warns(DeprecationWarning, match="tinyseg.loop.make_transforms"):
-        assert train_cmd.make_transforms is loop.make_transforms
-    with pytest.warns(DeprecationWarning, match="classes.ignore_index"):
-        assert train_cmd.IGNORE_INDEX == 11
-    model = models.create("segnet_basic", num_classes=11)
-    opt = optim.SGD(model.parameters(), lr=0.5)
-    args = argparse.Namespace(lr=0.1, lr_schedule="poly", warmup_iters=0)
-    with pytest.warns(DeprecationWarning, match="optim.make_scheduler"):
-        sched = train_cmd.make_scheduler(args, opt, 10, 5)
-    assert opt.lr == pytest.approx(0.1 * (1 - 5 / 10) ** 0.9) and sched is not None
-    loader = [(np.zeros((1, 3, 16, 16), np.float32), np.zeros((1, 16, 16), np.uint8))]
-    with pytest.warns(DeprecationWarning, match="tinyseg.loop.evaluate"):
-        scores, samples = train_cmd.validate(model, loader, keep=1)
-    assert 0 <= scores["miou"] <= 1 and len(samples) == 1
-    with pytest.raises(AttributeError):
-        train_cmd.no_such_name
-    with pytest.warns(DeprecationWarning, match=r"tinyseg.loop.class_scores\(...\).argmax"):
-        pred = evaluate_cmd.predict_batch(model.eval(), loader[0][0])
-    assert pred.shape == (1, 16, 16)
-    with pytest.warns(DeprecationWarning, match="tinyseg.loop.ModelInputs"):
-        assert evaluate_cmd.ModelInputs is loop.ModelInputs

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyseg import checkpoint
+from tinyseg.io import checkpoint
 from tinyseg import evaluate as evaluate_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,10 +17,13 @@ CAMVID = ROOT.parent / "shared" / "camvid"
 
 
 def test_weights_load_without_optimiser_state_and_describe_themselves():
-    meta = checkpoint.read_meta(WEIGHTS)
+    """The released file is in the checkpoint format of 0.2.0, which every later tinyseg keeps loading."""
+    ckpt = checkpoint.read(WEIGHTS)
+    meta = ckpt.meta
+    assert (meta["format_version"], meta["tinyseg_version"]) == (3, "0.2.0")
     assert meta["model"]["name"] == "segnet_basic" and meta["optimizer"] is None
-    assert meta["size"] == RECORD["input_size"] == [180, 240] and meta["iteration"] == RECORD["iterations"]
-    assert meta["args"]["recipe"] == RECORD["recipe"]
+    assert list(ckpt.input_size) == RECORD["input_size"] == [180, 240] and meta["step"] == RECORD["iterations"]
+    assert ckpt.config["recipe"] == RECORD["recipe"] and ckpt.classes.names[2] == "Pole" and ckpt.classes.ignore_index == 11
     model = checkpoint.load_checkpoint(WEIGHTS)
     assert sum(p.size for p in model.parameters()) == 1_416_587
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinyseg
-from tinyseg.tensor import _sum_to_shape
+from tinyseg.engine.function import sum_to_shape
 from .helpers import assert_close, assert_equal
 
 
@@ -48,9 +48,9 @@ def test_broadcast_gradient_is_summed_back_to_the_input_shape():
 
 def test_sum_to_shape_handles_added_and_stretched_axes():
     g = np.ones((4, 2, 3))
-    assert _sum_to_shape(g, (2, 1)).shape == (2, 1)
-    assert_equal(_sum_to_shape(g, (3,)), [8.0, 8.0, 8.0])
-    assert_equal(_sum_to_shape(g, ()), 24.0)
+    assert sum_to_shape(g, (2, 1)).shape == (2, 1)
+    assert_equal(sum_to_shape(g, (3,)), [8.0, 8.0, 8.0])
+    assert_equal(sum_to_shape(g, ()), 24.0)
 
 
 def test_defaults_are_float32_and_float64_is_kept():
@@ -99,8 +99,6 @@ def test_tensor_facts():
     t = tinyseg.tensor([[1.0, 5.0, 2.0]])
     assert_equal(t.argmax(dim=1).numpy(), [1]) and assert_equal(t.argmax(1, keepdim=True).numpy(), [[1]])
     assert int(t.argmax().item()) == 1
-    with pytest.warns(DeprecationWarning, match=r"argmax\(dim=\)"):
-        assert_equal(t.argmax(axis=1).numpy(), [1])
 
 
 def test_numpy_array_on_the_left_of_an_operator_gives_a_tensor():
@@ -127,3 +125,11 @@ def test_the_graph_is_public_grad_fn_is_leaf_inputs():
     assert loss.grad_fn is not None and y.inputs[0] is x  # kept
     loss.backward()
     assert loss.grad_fn is None and loss.inputs == () and y.inputs == ()  # freed as it was walked
+
+
+def test_tensor_defines_its_operators_in_its_own_class():
+    """A reader finds ``__add__`` by reading Tensor (engine/tensor.py): nothing is attached from outside."""
+    for name in ("__add__", "__rmul__", "__matmul__", "__neg__", "__getitem__", "sum", "max", "reshape",
+                 "permute", "exp", "astype"):
+        assert name in vars(tinyseg.Tensor), name
+        assert getattr(tinyseg.Tensor, name).__module__ == "tinyseg.engine.tensor", name

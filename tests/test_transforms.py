@@ -7,17 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinyseg.data import (
-    CAMVID_PALETTE,
-    ColorJitter,
-    Compose,
-    Normalize,
-    RandomHorizontalFlip,
-    RandomScaleCrop,
-    Resize,
-    ToFloat,
-    resize_label,
-)
+from tinyseg.data import CAMVID_PALETTE, ColorJitter, Compose, Normalize, RandomHorizontalFlip, RandomScaleCrop, Resize, ToFloat, resize_label
 from .helpers import assert_close, assert_equal
 
 GEOMETRIC = [RandomHorizontalFlip(1.0), RandomScaleCrop((0.8, 1.6)), RandomScaleCrop((0.5, 1.0), size=(40, 56)),

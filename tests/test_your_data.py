@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyseg import checkpoint
+from tinyseg.io import checkpoint
 from tinyseg import evaluate as evaluate_cmd
 from tinyseg import predict as predict_cmd
 from tinyseg import train as train_cmd

@@ -14,14 +14,14 @@ Layers, bottom to top: ``backend`` (numpy or cupy), ``Tensor`` and its autograd 
 ``tinyseg.evaluate`` and ``tinyseg.predict`` sit on top.
 """
 
-from . import backend, random
-from .random import manual_seed
-from .tensor import Context, Function, Tensor, is_grad_enabled, no_grad, tensor
+from .engine import backend, random
+from .engine.random import manual_seed
+from .engine.tensor import Context, Function, Tensor, is_grad_enabled, no_grad, tensor
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import functional, nn, optim  # noqa: E402  (they build on Tensor above)
-from .profiler import Profile, profile  # noqa: E402
+from .engine.profiler import Profile, profile  # noqa: E402
 
 __all__ = [
     "backend", "random", "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "__version__",

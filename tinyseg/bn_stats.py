@@ -22,13 +22,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import backend, checkpoint, loop, nn
-from .cli import (
-    CLIError, check_exists, check_number, check_output, check_size, checkpoint_classes, open_split, parse_size,
-    run_command,
-)
-from .data import DataLoader
-from .tensor import Tensor, no_grad
+from . import nn
+from .cli import CLIError, check_exists, check_number, check_output, check_size, parse_size, run_command
+from .data import DataLoader, open_split
+from .engine import backend
+from .engine.tensor import Tensor, no_grad
+from .io import checkpoint
+from .training import make_transforms
 
 
 def batch_norm_layers(model: nn.Module) -> list[nn.Module]:
@@ -94,14 +94,14 @@ def bn_stats(args: argparse.Namespace) -> Path:
     check_size(args.size, ckpt.model_name)
     backend.use(args.backend)
     backend.keep_freed_host_memory()
-    model, meta = ckpt.build_model(), ckpt.meta
+    model, config = ckpt.build_model(), ckpt.config
     size = args.size or ckpt.input_size
-    if args.data is None and meta.get("data") != "synthetic":
+    if args.data is None and (not config or config.get("data") is not None):
         raise CLIError(f"--data is required: {args.checkpoint} was not trained on the synthetic scenes")
-    classes = checkpoint_classes(ckpt)
-    dataset = open_split(args.data, "train", size=size, seed=int(meta.get("seed", 0)), classes=classes,
-                         synthetic=int((meta.get("args") or {}).get("synthetic", 400)))
-    loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=loop.make_transforms(size),
+    classes = ckpt.classes
+    dataset = open_split(args.data, "train", size=size, seed=int(config.get("seed", 0)), classes=classes,
+                         synthetic=int(config.get("synthetic", 400)))
+    loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=make_transforms(size),
                         workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
-from . import backend, checkpoint, loop, models
-from .cli import (
-    CLIError, check_exists, checkpoint_classes, check_number, check_output, check_size, open_split, parse_size,
-    run_command, write_json,
-)
-from .data import DataLoader
+from . import models
+from .cli import CLIError, check_exists, check_number, check_output, check_size, parse_size, run_command
+from .data import DataLoader, open_split
+from .engine import backend
+from .io import checkpoint
+from .io.storage import write_json
+from .training import ModelInputs, evaluate as evaluate_model
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,16 +65,18 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         args.split = "val"
     backend.use(args.backend)
     backend.keep_freed_host_memory()
-    model, meta = ckpt.build_model(), ckpt.meta
+    model, config = ckpt.build_model(), ckpt.config
+    if args.data is None and config.get("data") is not None:
+        raise CLIError(f"--data is required: {args.checkpoint} was trained on {config['data']}, not the synthetic scenes")
     if args.mc_samples and not models.has_dropout(model):
         raise CLIError(f"--mc-samples needs a model with dropout; {args.checkpoint} holds {ckpt.model_name}")
     size = args.size or ckpt.input_size
-    classes = checkpoint_classes(ckpt)
-    dataset = open_split(args.data, args.split, size=size, seed=int(meta.get("seed", 0)), classes=classes)
-    loader = DataLoader(loop.ModelInputs(dataset, size), args.batch_size, shuffle=False, seed=0, workers=args.workers)
+    classes = ckpt.classes
+    dataset = open_split(args.data, args.split, size=size, seed=int(config.get("seed", 0)), classes=classes)
+    loader = DataLoader(ModelInputs(dataset, size), args.batch_size, shuffle=False, workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 
-    scores = loop.evaluate(model, loader, len(classes), classes.ignore_index, mc_samples=args.mc_samples,
+    scores = evaluate_model(model, loader, len(classes), classes.ignore_index, mc_samples=args.mc_samples,
                            boundary_f1=True, progress=lambda b: tqdm(b, desc="evaluate", unit="batch", file=sys.stderr))
     return {
         "global_acc": scores["global_acc"], "class_acc": scores["class_acc"], "miou": scores["miou"],
@@ -104,19 +106,6 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"G {100 * result['global_acc']:.1f}   C {100 * result['class_acc']:.1f}   "
                  f"mIoU {100 * result['miou']:.1f}   BF {100 * result['bf']:.2f}")
     return "\n".join(lines)
-
-
-def __getattr__(name: str) -> Any:
-    """``ModelInputs`` and ``predict_batch`` moved to tinyseg.loop: they still work, with a DeprecationWarning."""
-    moved = {"ModelInputs": loop.ModelInputs, "predict_batch": loop.class_scores}
-    if name not in moved:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    new = "class_scores(...).argmax(axis=1)" if name == "predict_batch" else name
-    warnings.warn(f"tinyseg.evaluate.{name} is deprecated: use tinyseg.loop.{new}", DeprecationWarning, stacklevel=2)
-    if name == "predict_batch":
-        return lambda model, images, mc_samples=0, out_size=None: loop.class_scores(
-            model, images, mc_samples, out_size).argmax(axis=1)
-    return moved[name]
 
 
 def main(argv: list[str] | None = None) -> int:

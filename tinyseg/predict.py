@@ -14,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, loop, models
-from .cli import CLIError, check_exists, check_number, check_output, checkpoint_classes, run_command, save_png
+from . import models
+from .cli import CLIError, check_exists, check_number, check_output, run_command
+from .engine import backend
+from .io import checkpoint
+from .io.storage import save_png
+from .training import predict as predict_images
 from .viz import overlay, uncertainty_image
 
 
@@ -47,11 +51,11 @@ def predict(args: argparse.Namespace) -> list[Path]:
     images = [read_image(p) for p in args.images]  # fail on a bad file before writing anything
     ckpt = checkpoint.read(args.checkpoint)
     model = ckpt.build_model()
-    classes = checkpoint_classes(ckpt)
+    classes = ckpt.classes
     mc_samples = args.mc_samples if models.has_dropout(model) else 0
     size = ckpt.input_size
     written = []
-    for path, image, result in zip(args.images, images, loop.predict(model, images, size, mc_samples)):
+    for path, image, result in zip(args.images, images, predict_images(model, images, size, mc_samples)):
         outputs = {"label": classes.colorize(result.label), "overlay": overlay(image, result.label, palette=classes.palette)}
         if result.entropy is not None:
             outputs["uncertainty"] = uncertainty_image(result.entropy)

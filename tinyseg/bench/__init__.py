@@ -9,38 +9,31 @@ Two figures per model: *inference* (an eval-mode forward without the graph) and 
 step* (forward, cross-entropy, backward, SGD update). Each is run ``--warmup`` times, then
 ``--repeats`` times, and the median is reported, as images/s and as GFLOP/s against the FLOPs
 that the convolutions need (counted from the shapes while the warm-up runs; the other ops are a
-rounding error). With ``--compare torch`` the PyTorch twin (tinyseg/interop/twins.py, the same
-weights and thread count) runs alternately with tinyseg, so that a busy machine slows both.
+rounding error). With ``--compare torch`` the PyTorch twin (tinyseg.interop.TorchWorkload, the
+same weights and thread count) runs alternately with tinyseg, so that a busy machine slows both.
 
 Peak memory is measured in a fresh process per figure (``--memory-worker``): on the CPU the
 peak resident set size during two runs (Linux's VmHWM, reset before them), reported whole and
 as the growth over the process after building the model and input; on the GPU the peak of
-CuPy's memory pool (or ``torch.cuda.max_memory_allocated``). docs/performance.md has results.
+CuPy's memory pool (or PyTorch's CUDA allocator). docs/performance.md has results.
 
-One file a job:
+One file a job; PyTorch only through tinyseg.interop, which imports it when first asked:
 
-    workloads.py  the model, its batch and one synchronised inference or training step
-    flops.py      the convolutions' FLOPs, counted from shapes by an op hook
-    timing.py     the timed runs (frameworks alternating) and the per-op profile (tinyseg.profile)
-    memory.py     peak memory, each figure in a fresh process
-    storage.py    what SegNet's decoders keep from the encoders against FCN's
-    threads.py    BLAS threads, set through OpenBLAS's own API (ctypes)
-    machine.py    what the report says about the machine
-    baseline.py   everything that touches PyTorch (the twin, its threads, its GPU memory), lazily
+    workloads.py  the model and its batch per framework (tinyseg, or its PyTorch twin), one step
+    timing.py     step times (frameworks alternating), the per-op profile, FLOPs, the GEMM ceiling
+    memory.py     peak memory, each figure in a fresh process; the pooling indices' storage
+    machine.py    what the report says about the machine; BLAS and PyTorch threads
     report.py     the printed tables
     command.py    the command line: options, the run, main
 """
 
-from .command import main, parse_args, run
-from .flops import count_conv_flops
-from .machine import machine_info
-from .memory import measure_memory, memory_worker
+from .command import build_parser, main, parse_args, run
+from .machine import machine_info, set_threads
+from .memory import measure_memory, memory_worker, storage_report
 from .report import report
-from .storage import storage_report
-from .threads import set_threads
-from .timing import profile_step, time_modes
-from .workloads import MODES, Workload, make_batch, make_workload
+from .timing import count_conv_flops, count_flops, gemm_ceiling, profile_step, time_modes
+from .workloads import MODES, TinysegWorkload, Workload, make_batch, make_workload
 
-__all__ = ["main", "parse_args", "run", "count_conv_flops", "profile_step", "time_modes", "machine_info",
-           "storage_report", "measure_memory", "memory_worker", "report", "set_threads", "MODES", "Workload",
-           "make_batch", "make_workload"]
+__all__ = ["main", "build_parser", "parse_args", "run", "count_conv_flops", "count_flops", "gemm_ceiling",
+           "profile_step", "time_modes", "machine_info", "storage_report", "measure_memory", "memory_worker",
+           "report", "set_threads", "MODES", "Workload", "TinysegWorkload", "make_batch", "make_workload"]

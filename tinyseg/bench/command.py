@@ -1,4 +1,4 @@
-"""The command: its options, the run that gathers every figure asked for, and ``main``."""
+"""The command: its options, the run that gathers every figure asked for, and ``main``, which prints them."""
 
 from __future__ import annotations
 
@@ -8,26 +8,23 @@ import os
 import statistics
 from typing import Any
 
-from .. import backend, models
-from ..cli import CLIError, parse_size, run_command, write_json
-from ..interop import TWINS
-from .ceiling import gemm_ceiling
-from .flops import count_conv_flops
-from .machine import machine_info
-from .memory import measure_memory, memory_worker
+from .. import interop, models
+from ..cli import CLIError, parse_size, run_command
+from ..engine import backend
+from ..io.storage import write_json
+from .machine import machine_info, set_threads
+from .memory import measure_memory, memory_worker, storage_report
 from .report import report
-from .storage import storage_report
-from .threads import set_threads
-from .timing import profile_step, time_modes
-from .workloads import MODES, Workload, make_batch, make_workload
+from .timing import count_flops, gemm_ceiling, profile_step, time_modes
+from .workloads import MODES, TinysegWorkload, make_batch, make_workload
 
-__all__ = ["parse_args", "run", "main"]
+__all__ = ["build_parser", "parse_args", "run", "main"]
 
 DESCRIPTION = "python -m tinyseg.bench: how fast a model trains and predicts, and how much memory it takes."
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The bench's options (``python -m tinyseg.bench --help``), checked."""
+def build_parser() -> argparse.ArgumentParser:
+    """The bench's options, as ``python -m tinyseg.bench --help`` lists them (docs/performance.md too)."""
     p = argparse.ArgumentParser(prog="python -m tinyseg.bench", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="segnet_basic", choices=models.available())
@@ -54,26 +51,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write every figure to this JSON file")
     p.add_argument("--memory-worker", nargs=2, metavar=("FRAMEWORK", "MODE"), help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The bench's options (``python -m tinyseg.bench --help``), checked."""
+    args = build_parser().parse_args(argv)
     if args.batch_size < 1 or args.repeats < 1 or args.warmup < 0 or args.threads < 1:
         raise CLIError("--batch-size, --repeats and --threads must be >= 1, --warmup >= 0")
-    if args.model not in TWINS and args.compare:
-        raise CLIError(f"--compare torch: no PyTorch twin for {args.model} ({', '.join(TWINS)} have one)")
+    if args.model not in interop.TWINS and args.compare:
+        raise CLIError(f"--compare torch: no PyTorch twin for {args.model} ({', '.join(interop.TWINS)} have one)")
     return args
 
 
-def _count_flops(ours: Workload, modes: tuple[str, ...]) -> dict[str, int]:
-    """The convolutions' FLOPs of each mode, counted in one run per mode (a warm-up as well)."""
-    flops: dict[str, int] = {}
-    for mode in modes:
-        with count_conv_flops() as counted:
-            ours.run(mode)
-        flops[mode] = counted["forward"] + (counted["backward"] if mode == "training" else 0)
-    if "inference" not in flops:
-        flops["inference"] = counted["forward"]
-    if "training" not in flops:
-        flops["training"] = 3 * counted["forward"]  # an estimate: forward + both gradients
-    return flops
+def _speed(times: list[float], batch_size: int, flops: int) -> dict[str, Any]:
+    """The median of ``times`` (seconds per step) as seconds, images/s and GFLOP/s."""
+    t = statistics.median(times)
+    return {"time_s": t, "times_s": times, "images_per_s": batch_size / t, "gflops": flops / t / 1e9}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,18 +80,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     frameworks = ["tinyseg", "torch"] if compare else ["tinyseg"]
     workloads = [make_workload(f, args.model, x, labels, args.num_classes, args.seed) for f in frameworks]
     ours = workloads[0]
-    flops = _count_flops(ours, modes)
+    assert isinstance(ours, TinysegWorkload)
+    flops = count_flops(ours, modes)
     times = time_modes(workloads, modes, args.warmup, args.repeats)
     figures: dict[str, dict[str, dict[str, Any]]] = {}
     for w in workloads:
         figures[w.framework] = {}
         for mode in modes:
-            t = statistics.median(times[w.framework][mode])
-            fig = {"time_s": t, "times_s": times[w.framework][mode], "images_per_s": args.batch_size / t,
-                   "gflops": flops[mode] / t / 1e9}
+            figures[w.framework][mode] = _speed(times[w.framework][mode], args.batch_size, flops[mode])
             if not args.no_memory:
-                fig.update(measure_memory(w.framework, mode, args))
-            figures[w.framework][mode] = fig
+                figures[w.framework][mode].update(measure_memory(w.framework, mode, args))
     result: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
                               "machine": machine_info(compare), "modes": list(modes),
                               "flops": flops, "figures": figures}
@@ -126,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.compare == "torch":
             try:
-                from . import baseline  # noqa: F401, PLC0415 (imports PyTorch)
-            except ImportError:
-                raise CLIError("--compare torch needs PyTorch: pip install torch") from None
+                interop.require_torch("--compare torch")
+            except ImportError as e:
+                raise CLIError(str(e)) from None
         result = run(args)
         print(report(result))
         if args.json:

@@ -9,27 +9,17 @@
 
 from .camvid import CAMVID_MEAN, CAMVID_STD, SEGNET_TUTORIAL_WEIGHTS, CamVid
 from .classes import CAMVID, CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, Classes, colorize, read_classes_json
-from .detect import open_dataset
+from .detect import SYNTHETIC_VAL, open_dataset, open_split
 from .errors import DataError
 from .files import read_pair
 from .folder import FolderDataset
 from .loader import DataLoader, time_batches
 from .synthetic import SyntheticScenes, draw_scene
-from .transforms import (
-    ColorJitter,
-    Compose,
-    Normalize,
-    RandomHorizontalFlip,
-    RandomScaleCrop,
-    Resize,
-    ToFloat,
-    resize_image,
-    resize_label,
-)
+from .transforms import ColorJitter, Compose, Normalize, RandomHorizontalFlip, RandomScaleCrop, Resize, ToFloat, resize_image, resize_label
 from .weights import median_frequency_weights
 
 __all__ = [
-    "Classes", "CAMVID", "read_classes_json", "open_dataset", "FolderDataset",
+    "Classes", "CAMVID", "read_classes_json", "open_dataset", "open_split", "SYNTHETIC_VAL", "FolderDataset",
     "CamVid", "DataError", "CAMVID_CLASSES", "CAMVID_PALETTE", "CAMVID_MEAN", "CAMVID_STD", "VOID_INDEX",
     "SEGNET_TUTORIAL_WEIGHTS", "colorize", "median_frequency_weights", "read_pair",
     "SyntheticScenes", "draw_scene", "DataLoader", "time_batches",

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ..engine import backend
 from .errors import DataError
 
 __all__ = ["Classes", "CAMVID", "CAMVID_CLASSES", "CAMVID_PALETTE", "VOID_INDEX", "colorize",
@@ -109,16 +109,12 @@ class Classes:
 
     @classmethod
     def from_dict(cls, obj: Any) -> Classes:
-        """Inverse of ``to_dict``; also reads the legacy form, a plain list of names (checkpoints
-        saved before classes travelled whole): CamVid's 11 names give ``CAMVID`` (void 11), other
-        lists the default palette and no ignored label."""
+        """Inverse of ``to_dict``: {"names": [...], "colors": [[r, g, b], ...] (optional),
+        "ignore_index": int | None (optional)}."""
         if isinstance(obj, Classes):
             return obj
-        if isinstance(obj, (list, tuple)):
-            names = tuple(str(n) for n in obj)
-            return CAMVID if names == CAMVID.names else cls(names, default_colors(len(names)), None)
         if not isinstance(obj, dict) or "names" not in obj:
-            raise ValueError(f"Classes.from_dict: expected a dict with 'names' (or a list of names), got {obj!r:.80}")
+            raise ValueError(f"Classes.from_dict: expected a dict with 'names', got {obj!r:.80}")
         unknown = set(obj) - {"names", "colors", "ignore_index"}
         if unknown:
             raise ValueError(f"Classes.from_dict: unknown keys {sorted(unknown)}; "

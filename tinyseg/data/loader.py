@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ..engine import backend
 from .errors import DataError
 
 __all__ = ["DataLoader", "time_batches"]

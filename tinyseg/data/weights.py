@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ..engine import backend
 from .classes import VOID_INDEX, Classes
 
 __all__ = ["median_frequency_weights"]

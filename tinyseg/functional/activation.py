@@ -6,13 +6,13 @@ logits never overflow; the result is the same because softmax(x) = softmax(x - c
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from .. import backend, random
-from ..tensor import Context, Function, Tensor, as_tensor
+from ..engine import backend, random
+from ..engine.tensor import Context, Function, Tensor, as_tensor
 
 __all__ = ["relu", "softmax", "log_softmax", "dropout"]
+
 
 class ReLU(Function):
     """max(x, 0).  backward: g where x > 0, else 0"""
@@ -117,14 +117,3 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x
     return Dropout.apply(x, p=float(p), generator=generator if generator is not None else random.dropout_generator())
 
-
-_MOVED = {"manual_seed": "manual_seed", "default_generator": "dropout_generator"}  # old name: new name
-
-
-def __getattr__(name: str) -> Any:
-    """Dropout's random state moved to tinyseg.random; the old names keep working for now."""
-    if name in _MOVED:
-        warnings.warn(f"tinyseg.functional.activation.{name} moved: use tinyseg.random.{_MOVED[name]}",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(random, _MOVED[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from .. import backend
-from ..tensor import Context, Function, Tensor, as_tensor
+from ..engine import backend
+from ..engine.tensor import Context, Function, Tensor, as_tensor
 from . import conv_fast
 from .window import Pads, dilate, output_size, pad2d, pair, windows
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
+from ..engine import backend
 from .window import Pads, output_size, pad_channels_last, windows
 
 __all__ = ["forward", "weight_grad", "tile_plan", "FOLD_LIMIT"]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
-from ..tensor import Context, Function, Tensor, as_tensor
+from ..engine import backend
+from ..engine.tensor import Context, Function, Tensor, as_tensor
 
 __all__ = ["cross_entropy"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
-from ..tensor import Context, Function, Tensor, as_tensor
+from ..engine import backend
+from ..engine.tensor import Context, Function, Tensor, as_tensor
 from .window import is_channels_last
 
 __all__ = ["batch_norm", "batch_norm_relu", "local_response_norm"]

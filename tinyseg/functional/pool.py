@@ -14,11 +14,10 @@ scattering are ``kh * kw`` whole-array steps, with no per-element index arithmet
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from .. import backend
-from ..tensor import Context, Function, Tensor, as_tensor
+from ..engine import backend
+from ..engine.tensor import Context, Function, Tensor, as_tensor
 from .window import output_size as n_windows
 from .window import pair, windows, zeros_like_layout
 
@@ -144,17 +143,9 @@ def max_pool2d_with_indices(x: Tensor, kernel_size: int | tuple[int, int] = 2,
 
 
 def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None,
-               return_indices: bool | None = None) -> Tensor | tuple[Tensor, Tensor]:
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max pooling, as PyTorch's ``F.max_pool2d``: the pooled map (N, C, Ho, Wo), and with
-    ``return_indices=True`` also the indices (:func:`max_pool2d_with_indices`).
-
-    Left out, ``return_indices`` returns both, as tinyseg's max_pool2d always did, with a
-    DeprecationWarning: say ``return_indices=True`` (or call max_pool2d_with_indices) to keep them.
-    """
-    if return_indices is None:
-        warnings.warn("max_pool2d will return only the pooled map, as PyTorch's does: pass return_indices=True "
-                      "(or call max_pool2d_with_indices) to keep the indices", DeprecationWarning, stacklevel=2)
-        return_indices = True
+    ``return_indices=True`` also the indices (:func:`max_pool2d_with_indices`)."""
     out, indices = max_pool2d_with_indices(x, kernel_size, stride)
     return (out, indices) if return_indices else out
 

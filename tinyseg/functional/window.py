@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import backend
+from ..engine import backend
 
 __all__ = ["pair", "output_size", "windows", "pad2d", "dilate", "pad_channels_last", "zeros_like_layout",
            "is_channels_last"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ..engine import backend
 from ._lazy import import_torch
 
 __all__ = ["from_torch_state_dict", "to_torch_state_dict", "to_numpy"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ..engine import backend
 from .labels import check_settings, counted, nanmean, label_pair, raise_if_bad
 
 __all__ = ["BFScore", "bf_score"]

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
-from ..tensor import Tensor
+from ..engine import backend
+from ..engine.tensor import Tensor
 
 __all__ = ["as_labels", "check_settings", "counted", "label_pair", "nanmean", "raise_if_bad"]
 

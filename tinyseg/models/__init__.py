@@ -11,15 +11,14 @@ Architectures, shapes at 360x480 and parameter counts: docs/models.md. Loading V
 ImageNet weights into SegNet's encoder needs PyTorch: tinyseg.interop.load_vgg16_encoder.
 """
 
-from .bayesian import BayesianSegNetBasic, MCPrediction, bayesian_segnet_basic, has_dropout, mc_predict
+from .bayesian import MCPrediction, bayesian_segnet_basic, has_dropout, mc_predict
 from .blocks import ConvBN, DecoderBlock, EncoderBlock
 from .fcn import FCNBasic, Upsample2x, bilinear_kernel, decoder_storage_bytes
 from .registry import available, count_parameters, create, pool_count, register
-from .segnet import SegNet, SegNetBasic, load_vgg16_encoder
+from .segnet import SegNet, SegNetBasic
 
 __all__ = [
     "SegNetBasic", "SegNet", "bayesian_segnet_basic", "FCNBasic", "EncoderBlock", "DecoderBlock", "ConvBN",
     "Upsample2x", "MCPrediction", "mc_predict", "has_dropout", "bilinear_kernel", "decoder_storage_bytes",
     "create", "available", "register", "pool_count", "count_parameters",
-    "BayesianSegNetBasic", "load_vgg16_encoder",  # deprecated: bayesian_segnet_basic, tinyseg.interop
 ]

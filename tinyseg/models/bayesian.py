@@ -13,7 +13,6 @@ and the spread of their softmax outputs measures how unsure the model is about e
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, nn, random
+from ..engine import backend, random
+from .. import nn
 from ..functional.activation import softmax
-from ..tensor import Tensor, no_grad
+from ..engine.tensor import Tensor, no_grad
 from .registry import register
 from .segnet import SegNetBasic
 
@@ -47,15 +47,6 @@ def bayesian_segnet_basic(num_classes: int = 11, in_channels: int = 3, p: float 
     model.config = {"name": bayesian_segnet_basic.model_name,
                     "kwargs": {"num_classes": num_classes, "in_channels": in_channels, "p": p}}
     return model
-
-
-def BayesianSegNetBasic(num_classes: int = 11, in_channels: int = 3, p: float = 0.5,  # noqa: N802 (the old class name)
-                        *, rng: np.random.Generator | None = None) -> SegNetBasic:
-    """Deprecated: Bayesian SegNet-Basic is SegNet-Basic with dropout rates; use :func:`bayesian_segnet_basic`."""
-    warnings.warn("BayesianSegNetBasic is deprecated: use models.bayesian_segnet_basic(...), "
-                  "models.create('bayesian_segnet_basic', ...) or SegNetBasic(dropout=(0, 0, p, p))",
-                  DeprecationWarning, stacklevel=2)
-    return bayesian_segnet_basic(num_classes, in_channels, p, rng=rng)
 
 
 @dataclass
@@ -89,8 +80,7 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
     x: (N, C, H, W). The masks come from ``tinyseg.random``: with ``seed`` (an int or ints) or a
     ``generator`` (e.g. ``backend.default_rng(seed)``), from that stream alone, inside
     ``random.fork_rng`` (the same seed gives the same samples; the global stream is untouched);
-    with neither, from the global dropout stream (``tinyseg.manual_seed``). A Dropout layer whose
-    own ``generator`` attribute is set draws from that one instead (the older way, kept for now).
+    with neither, from the global dropout stream (``tinyseg.manual_seed``).
     The model's modes are restored afterwards; no graph is recorded.
     """
     drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import nn
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 __all__ = ["ConvBN", "EncoderBlock", "DecoderBlock"]
 

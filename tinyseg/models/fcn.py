@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, nn
+from ..engine import backend
+from .. import nn
 from ..functional.conv import conv_transpose2d
-from ..tensor import Tensor, no_grad
+from ..engine.tensor import Tensor, no_grad
 from .blocks import EncoderBlock
 from .registry import register
 from .segnet import check_input
@@ -135,12 +136,6 @@ def decoder_storage_bytes(model: nn.Module, x: Tensor) -> int:
 
     The deepest encoder output, which both decoders take as input, is not counted.
     """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with no_grad():
-            _, skips = model.encode(x)
-    finally:
-        for m, mode in modes:
-            m.training = mode
+    with nn.eval_mode(model), no_grad():
+        _, skips = model.encode(x)
     return _nbytes(skips)

@@ -8,8 +8,7 @@ decoder needs from the encoder: for SegNet, each encoder's pooling indices and p
 The layers are named after the figure: ``enc1`` ... ``enc4`` (``enc5`` in SegNet), ``dec4`` ...
 ``dec1``, ``classifier``; inside a block, ``convs.0.conv`` and ``convs.0.bn``. The authors'
 Caffe models (SegNet-Tutorial/Models/*.prototxt) name the same layers ``conv1``, ``conv1_bn``,
-``conv_decode1``, ``conv_classifier`` (SegNet-Basic) and ``conv1_1`` ... ``conv5_3_D`` (SegNet);
-checkpoints saved under those names load through the rename table in tinyseg/checkpoint.py.
+``conv_decode1``, ``conv_classifier`` (SegNet-Basic) and ``conv1_1`` ... ``conv5_3_D`` (SegNet).
 
     >>> net = SegNetBasic(num_classes=11)
     >>> net(tinyseg.tensor(np.zeros((1, 3, 360, 480), "float32"))).shape
@@ -18,14 +17,13 @@ checkpoints saved under those names load through the rename table in tinyseg/che
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import nn
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .blocks import DecoderBlock, EncoderBlock
 from .registry import register
 
@@ -161,20 +159,3 @@ class SegNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.decode(*self.encode(x))
 
-
-# ---- deprecated names -------------------------------------------------------------------------
-def load_vgg16_encoder(model: SegNet, path_or_state: Any) -> list[str]:
-    """Deprecated: use :func:`tinyseg.interop.load_vgg16_encoder` (PyTorch code lives in tinyseg.interop)."""
-    warnings.warn("tinyseg.models.load_vgg16_encoder moved to tinyseg.interop.load_vgg16_encoder",
-                  DeprecationWarning, stacklevel=2)
-    from ..interop import vgg16  # noqa: PLC0415 (interop sits above models; a shim for the old name)
-
-    return vgg16.load_vgg16_encoder(model, path_or_state)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "VGG16_BLOCKS":  # (block, number of convs, channels): SegNet's encoder is now written out above
-        warnings.warn("tinyseg.models.segnet.VGG16_BLOCKS is deprecated: SegNet's blocks are written out in "
-                      "SegNet.__init__", DeprecationWarning, stacklevel=2)
-        return ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,16 +1,15 @@
 """tinyseg.nn: Module, Parameter and the layers of SegNet, named like torch.nn.
 
+    >>> import tinyseg
     >>> from tinyseg import nn
-    >>> nn.init.manual_seed(0)
+    >>> tinyseg.manual_seed(0)
     >>> block = nn.Sequential(nn.Conv2d(3, 64, 7, padding=3), nn.BatchNorm2d(64), nn.ReLU())
     >>> [name for name, _ in block.named_parameters()]
     ['0.weight', '0.bias', '1.weight', '1.bias']
 """
 
 from . import init
-from .layers import (
-    BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, LocalResponseNorm, MaxPool2d, MaxUnpool2d, ReLU,
-)
+from .layers import BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, LocalResponseNorm, MaxPool2d, MaxUnpool2d, ReLU
 from .module import IncompatibleKeys, Module, Parameter, Sequential, eval_mode
 
 __all__ = [

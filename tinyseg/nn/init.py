@@ -4,8 +4,8 @@ active backend, so that NumPy and CuPy runs start from the same numbers.
     >>> tinyseg.manual_seed(0)                 # the same model, weight for weight, every run
     >>> conv = tinyseg.nn.Conv2d(3, 64, 7)     # He normal weights, zero bias
 
-The generator lives in tinyseg/random.py, the one home of tinyseg's random state;
-``manual_seed`` and ``default_generator`` here are its names for it, kept as aliases.
+The generator lives in tinyseg/engine/random.py, the one home of tinyseg's random state
+(``tinyseg.manual_seed`` seeds it; ``tinyseg.random.init_generator()`` is the generator).
 
 SegNet's Caffe model fills its convolutions with the "msra" filler: He et al. (2015) normal,
 std = sqrt(2 / fan_in), which keeps the variance of activations steady through ReLUs.
@@ -17,14 +17,11 @@ import math
 
 import numpy as np
 
-from .. import backend
-from ..random import init_generator, manual_seed
-from ..tensor import Tensor
+from ..engine import backend
+from ..engine.random import init_generator
+from ..engine.tensor import Tensor
 
-__all__ = ["manual_seed", "default_generator", "fan_in", "kaiming_normal_", "constant_", "zeros_", "ones_"]
-
-default_generator = init_generator  # the NumPy generator layers draw from when given no ``rng``
-
+__all__ = ["fan_in", "kaiming_normal_", "constant_", "zeros_", "ones_"]
 
 def fan_in(shape: tuple[int, ...]) -> int:
     """Inputs feeding one output unit: shape[1] * kernel area (PyTorch's and Caffe's convention).

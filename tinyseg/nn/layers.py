@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
-from .. import backend
+from ..engine import backend
 from ..functional.activation import dropout, relu
 from ..functional.conv import conv2d, conv_transpose2d
 from ..functional.norm import batch_norm, batch_norm_relu, local_response_norm
-from ..functional.pool import max_pool2d_with_indices, max_unpool2d
+from ..functional.pool import max_pool2d, max_unpool2d
 from ..functional.window import pair
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
@@ -118,21 +117,16 @@ class MaxPool2d(Module):
     """Max pooling, as PyTorch's: forward(x) -> out, or (out, indices) with ``return_indices=True``.
 
     indices (N, C, H', W'), uint8: the position of the maximum within its window (SegNet's
-    pooling indices, fed to MaxUnpool2d in the decoder). Left out, ``return_indices`` keeps the
-    old behaviour (both, with a DeprecationWarning).
+    pooling indices, fed to MaxUnpool2d in the decoder).
     """
 
-    def __init__(self, kernel_size: int = 2, stride: int | None = None, return_indices: bool | None = None) -> None:
+    def __init__(self, kernel_size: int = 2, stride: int | None = None, return_indices: bool = False) -> None:
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.return_indices = return_indices
-        if return_indices is None:
-            warnings.warn("nn.MaxPool2d will return only the pooled map, as PyTorch's does: pass "
-                          "return_indices=True to keep the indices", DeprecationWarning, stacklevel=2)
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        out, indices = max_pool2d_with_indices(x, self.kernel_size, self.stride)
-        return (out, indices) if self.return_indices in (True, None) else out
+        return max_pool2d(x, self.kernel_size, self.stride, return_indices=self.return_indices)
 
     def extra_repr(self) -> str:
         indices = ", return_indices=True" if self.return_indices else ""
@@ -175,8 +169,7 @@ class Dropout(Module):
 
     Masks come from ``tinyseg.random`` (seed with ``tinyseg.manual_seed``; scope a stream with
     ``with tinyseg.random.fork_rng(seed):``). Bayesian SegNet keeps dropout on at test time with
-    ``module.train()`` (see ``models.mc_predict``). ``generator``: None, or a generator of this
-    layer's own that overrides tinyseg.random (the older way; prefer fork_rng).
+    ``module.train()`` (see ``models.mc_predict``).
     """
 
     def __init__(self, p: float = 0.5) -> None:
@@ -184,10 +177,9 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
-        self.generator: Any = None
 
     def forward(self, x: Tensor) -> Tensor:
-        return dropout(x, self.p, training=self.training, generator=self.generator)
+        return dropout(x, self.p, training=self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

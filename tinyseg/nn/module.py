@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import backend
-from ..tensor import Tensor
+from ..engine import backend
+from ..engine.tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys", "eval_mode"]
 
@@ -35,15 +35,6 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
-
-
-def _copy_to_device(value: Any, dtype: Any) -> Any:
-    """A fresh copy of ``value`` (array or Tensor, any backend) on the active backend, as ``dtype``."""
-    value = value.data if isinstance(value, Tensor) else value
-    xp = backend.get_xp()
-    if backend.xp_of(value) is not xp:
-        value = backend.to_numpy(value)
-    return xp.array(value, dtype=dtype)
 
 
 class Module:
@@ -230,11 +221,12 @@ class Module:
             raise RuntimeError(f"load_state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, (m, local, is_param) in entries.items():
             if name in state:
+                value = state[name].data if isinstance(state[name], Tensor) else state[name]
                 if is_param:
                     p = m._parameters[local]
-                    p.data = _copy_to_device(state[name], p.dtype)
+                    p.data = backend.to_device(value, dtype=p.dtype, copy=True)
                 else:
-                    m._buffers[local] = _copy_to_device(state[name], m._buffers[local].dtype)
+                    m._buffers[local] = backend.to_device(value, dtype=m._buffers[local].dtype, copy=True)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- calling and printing -------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 __all__ = ["GraphNode", "graph_nodes", "graph_dot", "draw_graph"]
 

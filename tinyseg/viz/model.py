@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, nn
+from ..engine import backend
+from .. import nn
 from ..models.blocks import ConvBN
-from ..tensor import Tensor, no_grad
+from ..engine.tensor import Tensor, no_grad
 
 __all__ = ["PoolingIndices", "Stage", "model_stages", "draw_model"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..data import CAMVID_PALETTE, colorize
-from ..storage import atomic_write
+from ..io.storage import atomic_write
 
 __all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves"]
 

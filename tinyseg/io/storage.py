@@ -10,6 +10,7 @@ values (dicts, lists, tuples, arrays) as JSON plus named arrays, so that ``.npz`
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -18,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from ..engine import backend
+from ..engine.tensor import Tensor
 
-__all__ = ["atomic_write", "pack", "unpack"]
+__all__ = ["atomic_write", "write_json", "save_png", "pack", "unpack"]
 
 
 def pack(obj: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
@@ -72,7 +73,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     The folder of ``path`` is created if it is missing. The bytes are on disk before the name
     points at them (fsync), and the file gets the ordinary mode 0644 (mkstemp makes it private,
     0600). A crash or Ctrl-C mid-write leaves the old file (or none), never half a file. Every file
-    tinyseg writes goes through here (``tinyseg.cli.atomic_write`` is this function).
+    tinyseg writes goes through here.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,3 +91,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         raise
 
 
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    text = json.dumps(obj, indent=2, default=float) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def save_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8 image (H, W, 3) or (H, W) as PNG, atomically."""
+    from PIL import Image  # noqa: PLC0415
+
+    atomic_write(path, lambda tmp: Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format="PNG"))

@@ -1,15 +1,13 @@
-"""The library layer: a training step, evaluation and prediction, for the commands and for notebooks.
+"""Evaluation and prediction: a model's scores over a loader, and class maps for images.
 
-    >>> from tinyseg import loop
-    >>> loader = DataLoader(train_set, 4, shuffle=True, transforms=loop.make_transforms((180, 240), augment=True))
-    >>> for images, labels in loader:
-    ...     loss = loop.train_step(model, optimizer, images, labels, ignore_index=11)
-    >>> scores = loop.evaluate(model, val_loader, num_classes=11, ignore_index=11)
-    >>> scores["miou"], scores["global_acc"]
-    >>> maps = loop.predict(model, [street])                    # one class map per image, at its size
+    >>> val = DataLoader(ModelInputs(val_set, size=(180, 240)), batch_size=4)
+    >>> scores = evaluate(model, val, num_classes=11, ignore_index=11, boundary_f1=True)
+    >>> scores["miou"], scores["global_acc"], scores["bf"]
+    >>> [p.label for p in predict(model, [street], size=(180, 240))]   # (H, W) class maps, each at its image's size
 
-Nothing here reads command lines or writes files: ``python -m tinyseg.train``, ``evaluate`` and
-``predict`` are thin shells over these functions.
+Validation during training (``fit``) and ``python -m tinyseg.evaluate`` both go through
+:class:`ModelInputs` and :func:`evaluate`: images resized to the model's input size and
+normalised, labels kept at their own size, class scores upsampled to the labels before the argmax.
 """
 
 from __future__ import annotations
@@ -20,34 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, models, nn, optim
-from .data import SEGNET_TUTORIAL_WEIGHTS, VOID_INDEX, median_frequency_weights
-from .data import transforms as T
-from .functional import cross_entropy, interpolate
-from .metrics import BFScore, ConfusionMatrix
-from .nn import eval_mode  # re-exported: the library layer's callers use it around their own passes
-from .tensor import Tensor, as_tensor, no_grad
+from .. import models, nn
+from ..data import transforms as T
+from ..engine import backend
+from ..engine.tensor import Tensor, as_tensor, no_grad
+from ..functional import interpolate
+from ..metrics import BFScore, ConfusionMatrix
 
-__all__ = ["make_transforms", "class_weights", "train_step", "class_scores", "evaluate", "predict", "Prediction",
-           "ModelInputs", "eval_mode"]
-
-
-def make_transforms(size: tuple[int, int] | None, augment: bool = False,
-                    ignore_index: int | None = VOID_INDEX) -> T.Compose:
-    """The input pipeline of training and validation: resize (image and label), augment, normalise.
-
-    size: (H, W) or None (keep each image's size). augment: random flips, scale-and-crop, colour
-    jitter. ignore_index: the data set's ignored label (``classes.ignore_index``), which
-    scale-and-crop pads labels with; None (every pixel is a class): scales from 1 up, no padding.
-    """
-    steps: list[Any] = []
-    if size is not None:
-        steps.append(T.Resize(size))
-    if augment:
-        scale = (0.75, 1.5) if ignore_index is not None else (1.0, 1.5)
-        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(scale, ignore_index=ignore_index), T.ColorJitter()]
-    steps.append(T.Normalize())
-    return T.Compose(steps)
+__all__ = ["ModelInputs", "class_scores", "evaluate", "Prediction", "predict"]
 
 
 class ModelInputs:
@@ -73,49 +51,6 @@ def _model_input(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     if size is not None and image.shape[:2] != tuple(size):
         image = T.resize_image(image, size)
     return T.normalize(image)
-
-
-# ---- training ---------------------------------------------------------------------------------
-
-
-def class_weights(kind: str, dataset: Any) -> np.ndarray | None:
-    """Class weights (K,) float32 for the loss, over ``dataset``'s labels and its ``classes``.
-
-    kind: "median" (median frequency balancing, the paper's), "sqrt-median" (its square root, a
-    softer push towards rare classes), "segnet-tutorial" (the SegNet tutorial's fixed CamVid table)
-    or "none" (returns None).
-    """
-    classes = dataset.classes
-    if kind == "none":
-        return None
-    if kind == "segnet-tutorial":
-        if len(classes) != 11:
-            raise ValueError(f"class weights 'segnet-tutorial' are CamVid's 11; this data set has {len(classes)} classes")
-        return np.asarray(SEGNET_TUTORIAL_WEIGHTS[:11], dtype=np.float32)
-    if kind not in ("median", "sqrt-median"):
-        raise ValueError(f"class_weights: kind must be median, sqrt-median, segnet-tutorial or none, got {kind!r}")
-    weights = np.asarray(median_frequency_weights(dataset, len(classes), classes.ignore_index), dtype=np.float32)
-    return np.sqrt(weights) if kind == "sqrt-median" else weights
-
-
-def train_step(model: nn.Module, optimizer: optim.Optimizer, images: Any, labels: Any, *,
-               weight: Any = None, ignore_index: int | None = None, normalization: str = "caffe") -> Any:
-    """One optimisation step on one batch: forward, weighted cross-entropy, backward, update.
-
-    images: (N, C, H, W) float32; labels: (N, H, W) integer class per pixel (``ignore_index``
-    pixels count for nothing); weight: (K,) class weights or None. The model should be in
-    training mode. Returns the loss as a 0-d array on the device, not read back (reading it
-    would make a GPU wait): ``float(loss)`` when you want the number.
-    """
-    logits = model(as_tensor(images))
-    loss = cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, normalization=normalization)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.data
-
-
-# ---- evaluation ---------------------------------------------------------------------------------
 
 
 def class_scores(model: nn.Module, images: Any, mc_samples: int = 0,
@@ -151,7 +86,7 @@ def evaluate(model: nn.Module, loader: Iterable[tuple[Any, Any]], num_classes: i
     bf = BFScore(num_classes, ignore_index) if boundary_f1 else None
     samples: list[tuple[Any, Any, Any]] = []
     label_size = input_size = None
-    with eval_mode(model):
+    with nn.eval_mode(model):
         for images, labels in (progress(loader) if progress else loader):
             label_size, input_size = tuple(labels.shape[1:]), tuple(images.shape[2:])
             pred = class_scores(model, images, mc_samples, out_size=label_size).argmax(axis=1)
@@ -192,7 +127,7 @@ def predict(model: nn.Module, images: Sequence[np.ndarray], size: tuple[int, int
     mc_samples > 0 (a model with dropout): the mean of that many MC-dropout passes, with its entropy.
     """
     out = []
-    with eval_mode(model):
+    with nn.eval_mode(model):
         for image in images:
             if image.ndim != 3 or image.shape[2] != 3:
                 raise ValueError(f"predict: images must be RGB arrays (H, W, 3), got shape {image.shape}")

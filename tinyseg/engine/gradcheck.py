@@ -1,6 +1,6 @@
 """Check analytic gradients against central differences, element by element.
 
-    >>> from tinyseg.gradcheck import gradcheck
+    >>> from tinyseg.engine.gradcheck import gradcheck
     >>> x = tinyseg.tensor(np.random.randn(3, 4), requires_grad=True)   # float64 for checks
     >>> gradcheck(lambda t: (t * t).exp(), [x])
     True

@@ -1,181 +1,28 @@
 """Tensor: an array that remembers how it was made, so gradients can flow back.
 
-Every op is a :class:`Function` with ``forward(ctx, *arrays)`` and
-``backward(ctx, grad)`` side by side (minitorch's shape). ``Function.apply``
-runs the forward on raw backend arrays and, when a gradient is wanted, links
-the result to its inputs. ``Tensor.backward`` walks that graph in reverse
-topological order (found iteratively, so a chain of any length works) and
-adds up the gradient of every input. Broadcasting is undone in exactly one
-place, :func:`_sum_to_shape`, so no backward has to think about it.
-
-Op hooks (:func:`op_hook`) see every Function's forward and backward run: ``tinyseg.profile()``
-(tinyseg/profiler.py) times them that way. With no hook active the engine pays one ``if``.
+A Tensor holds a backend array (``data``) and, once an op has made it with a gradient wanted, the
+op (``grad_fn``) and the tensors it came from (``inputs``). ``Tensor.backward`` walks that graph
+in reverse topological order (found iteratively, so a chain of any length works) and adds up the
+gradient of every input. Its operators are written out below: ``a + b`` is ``ops.Add.apply(a, b)``,
+``a.sum(dim)`` is ``ops.Sum.apply(a, ...)``; each op's forward and backward are in engine/ops.py,
+and how an op runs and records itself (Function, Context, no_grad, op hooks) in engine/function.py.
 
 The graph is public, read-only and PyTorch-shaped: ``t.grad_fn`` is the Function that made
 ``t`` (None for a leaf), ``t.is_leaf`` says which, and ``t.inputs`` lists the tensors it was made
 from. ``tinyseg.viz.draw_graph`` draws a graph from those three alone.
 
-Why this file is longer than the others (about 400 lines): the engine is one idea whose parts
-call each other (Function.apply records what Tensor.backward walks; both go through the op
-hooks and the device check), and tests/test_imports.py keeps it the only module between the
-backend and the ops. Splitting the hooks or the device check into a module of their own would
-add a layer to read for a few dozen lines.
+Why this file is longer than the others (about 350 lines): Tensor is one class, read as one:
+its data, its graph, its backward and every operator it has.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import warnings
-from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import backend
+from . import backend, function, ops
+from .function import Context, Function, OpHook, is_grad_enabled, no_grad, op_hook
 
 __all__ = ["Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "as_tensor", "op_hook", "OpHook"]
-
-_grad_enabled = True
-
-OpHook = Callable[[type, str, "Context", tuple[Any, ...], Callable[[], Any]], Any]
-"""``hook(fn, phase, ctx, args, run) -> result``: wraps one op run. ``fn`` is the Function class,
-``phase`` "forward" or "backward", ``args`` the raw positional inputs (forward) or ``(grad,)``
-(backward); the hook must call ``run()`` once and return what it returned."""
-
-_hooks: list[OpHook] = []  # the active op hooks, outermost first; empty (the usual case): no cost
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside ``with no_grad():``."""
-    return _grad_enabled
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Run ops without recording the graph (inference, optimiser updates, numerical checks)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
-
-
-@contextlib.contextmanager
-def op_hook(hook: OpHook) -> Iterator[None]:
-    """Call ``hook`` around every Function's forward and backward while the block runs.
-
-    Hooks nest (the first one entered is outermost) and are removed on exit, exceptions
-    included. ``tinyseg.profile()`` is one; a FLOP counter is another (tinyseg/bench/flops.py).
-    """
-    _hooks.append(hook)
-    try:
-        yield
-    finally:
-        _hooks.remove(hook)
-
-
-def _hooked(fn: type, phase: str, ctx: Context, args: tuple[Any, ...], run: Callable[[], Any]) -> Any:
-    """``run()`` through every active hook (called only when there is one)."""
-    for hook in reversed(tuple(_hooks)):
-        run = functools.partial(hook, fn, phase, ctx, args, run)
-    return run()
-
-
-class Context:
-    """Scratch space that a Function's forward leaves for its backward."""
-
-    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
-        self.needs_input_grad = needs_input_grad
-        self.saved_tensors: tuple[Any, ...] = ()
-
-    def save_for_backward(self, *arrays: Any) -> None:
-        """Keep ``arrays`` for the backward pass (read them back from ``ctx.saved_tensors``)."""
-        self.saved_tensors = arrays
-
-
-class Function:
-    """One differentiable op. Subclasses write ``forward`` and ``backward`` as static methods.
-
-    ``forward(ctx, *args, **kwargs)`` receives raw backend arrays in place of Tensors and returns
-    an array (or a tuple whose first item is the differentiable output and the rest are extra
-    results without gradient, such as pooling indices). ``backward(ctx, grad)`` returns one
-    gradient per positional argument of forward (``None`` for non-tensors or inputs that need
-    none); a gradient may keep broadcast dimensions, the engine sums them back.
-    """
-
-    @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def backward(ctx: Context, grad: Any) -> Any:
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        """Run the op on Tensors (or plain values) and record it in the graph when needed."""
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx = Context(needs)
-        raw = [a.data if isinstance(a, Tensor) else a for a in args]
-        _check_one_device(cls, raw, kwargs)
-        if _hooks:  # a profile (or another op hook) is watching
-            out = _hooked(cls, "forward", ctx, tuple(raw), lambda: cls.forward(ctx, *raw, **kwargs))
-        else:
-            out = cls.forward(ctx, *raw, **kwargs)
-        extras: tuple[Any, ...] = ()
-        if isinstance(out, tuple):
-            out, *rest = out
-            extras = tuple(Tensor._of(e) for e in rest)
-        result = Tensor._of(out)
-        if _grad_enabled and any(needs):
-            result.requires_grad = True
-            result._ctx = ctx
-            result._fn = cls
-            result._parents = tuple(args)
-        return (result, *extras) if extras else result
-
-
-def _device(x: Any) -> str:
-    return "GPU (cupy)" if backend.is_cupy_array(x) else "CPU (numpy)"
-
-
-def _check_one_device(fn: type[Function], args: list[Any], kwargs: dict[str, Any]) -> None:
-    """Raise one line naming the op, the argument and both devices when arrays sit on two devices."""
-    named = [(name, a) for name, a in zip(_argument_names(fn), args)] + list(kwargs.items())
-    arrays = [(name, a.data if isinstance(a, Tensor) else a) for name, a in named]
-    arrays = [(name, a) for name, a in arrays if backend.is_array(a)]
-    for name, a in arrays[1:]:
-        if backend.is_cupy_array(a) != backend.is_cupy_array(arrays[0][1]):
-            raise RuntimeError(
-                f"{fn.__name__}: argument {name!r} is on the {_device(a)} but {arrays[0][0]!r} is on the "
-                f"{_device(arrays[0][1])}; put both on one device (tinyseg.tensor(x) and model.to_device() "
-                f"move data to the active backend, {backend.name()})"
-            )
-
-
-_names: dict[type, tuple[str, ...]] = {}
-
-
-def _argument_names(fn: type[Function]) -> tuple[str, ...]:
-    """The names of ``fn.forward``'s positional arguments after ``ctx`` (cached per op)."""
-    if fn not in _names:
-        code = fn.forward.__code__
-        _names[fn] = code.co_varnames[1:code.co_argcount]
-    return _names[fn]
-
-
-def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    grad = grad.sum(axis=tuple(range(extra))) if extra > 0 else grad
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    if grad.shape != shape:
-        raise RuntimeError(f"gradient of shape {grad.shape} cannot be summed to shape {shape}")
-    return grad
 
 
 class Tensor:
@@ -191,12 +38,10 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        if not hasattr(data, "dtype"):  # Python numbers and lists: float32 by default
-            data = backend.get_xp().asarray(data)
-            if dtype is None and data.dtype.kind == "f":
-                dtype = "float32"
-        else:  # NumPy or CuPy arrays, NumPy scalars: onto the active backend, dtype kept
-            data = backend.to_device(data)
+        python_values = not hasattr(data, "dtype")  # numbers and lists: float32 by default
+        data = backend.to_device(data)  # onto the active backend (arrays keep their dtype)
+        if dtype is None and python_values and data.dtype.kind == "f":
+            dtype = "float32"
         if dtype is not None and data.dtype != dtype:
             data = data.astype(dtype)
         self._init(data, requires_grad)
@@ -318,7 +163,7 @@ class Tensor:
             grad = backend.xp_of(self.data).ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
-            grad = backend.to_device_of(grad, self.data, dtype=None if backend.is_array(grad) else self.dtype)
+            grad = backend.to_device(grad, like=self.data, dtype=None if backend.is_array(grad) else self.dtype)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} != tensor shape {self.shape}")
         grads: dict[int, Any] = {id(self): grad}
@@ -330,8 +175,8 @@ class Tensor:
                 node.grad = g if node.grad is None else node.grad + g
                 continue
             fn, ctx = node._fn, node._ctx
-            if _hooks:  # a profile (or another op hook) is watching
-                parent_grads = _hooked(fn, "backward", ctx, (g,), lambda: fn.backward(ctx, g))
+            if function._hooks:  # a profile (or another op hook) is watching
+                parent_grads = function.run_hooked(fn, "backward", ctx, (g,), lambda: fn.backward(ctx, g))
             else:
                 parent_grads = fn.backward(ctx, g)
             if not isinstance(parent_grads, tuple):
@@ -339,25 +184,109 @@ class Tensor:
             for parent, pg in zip(node._parents, parent_grads):
                 if pg is None or not (isinstance(parent, Tensor) and parent.requires_grad):
                     continue
-                pg = _sum_to_shape(pg, parent.shape)
+                pg = function.sum_to_shape(pg, parent.shape)
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
             if not retain_graph:
                 node._ctx, node._fn, node._parents = None, None, ()
 
-    # ---- operators -------------------------------------------------------------------
-    # a + b, a @ b, -a, a[i], a.reshape(...), a.sum(), a.exp(), a.astype(...) and the like are
-    # Functions of tinyseg.functional.basic, the layer above; that module gives them to Tensor
-    # when it is imported (``import tinyseg`` does so right after this module), so that no
-    # module imports one above it.
-    def _lift(self, other: Any) -> Tensor:
-        """``other`` (a number, list or host array) as a Tensor of self's dtype on self's device;
-        a GPU array next to a CPU tensor stays where it is, for Function.apply to report."""
+    # ---- operators: each one Function of engine/ops.py ------------------------------------
+    def _operand(self, other: Any) -> Tensor:
+        """The other operand of a binary op as a Tensor: Python numbers, lists and host arrays
+        become arrays of self's dtype on self's device; a GPU array next to a CPU tensor stays
+        where it is, for Function.apply to report."""
         if isinstance(other, Tensor):
             return other
         if backend.is_cupy_array(other) and not backend.is_cupy_array(self.data):
             return Tensor._of(other)
-        return Tensor._of(backend.xp_of(self.data).asarray(other, dtype=self.dtype))
+        return Tensor._of(backend.to_device(other, like=self.data, dtype=self.dtype))
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self._operand(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(self, self._operand(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(self._operand(other), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy with another dtype (gradient flows back, cast to the original dtype)."""
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Sum over ``dim`` (an int, a tuple, or None: all), as ``torch.Tensor.sum``."""
+        return ops.Sum.apply(self, axis=dim, keepdims=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Mean over ``dim`` (an int, a tuple, or None: all), as ``torch.Tensor.mean``."""
+        return ops.Mean.apply(self, axis=dim, keepdims=keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Largest value over ``dim`` (None: all); the values only, not torch's (values, indices)."""
+        return ops.Max.apply(self, axis=dim, keepdims=keepdim)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in ``shape`` (one dimension may be -1): ``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the dimensions: ``x.permute(0, 2, 3, 1)`` turns NCHW into NHWC."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.Permute.apply(self, axes=dims)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        def on_device(i: Any) -> Any:  # index arrays go where the data is (host arrays are copied over)
+            i = i.data if isinstance(i, Tensor) else i
+            return backend.to_device(i, like=self.data) if backend.is_array(i) else i
+
+        index = tuple(map(on_device, index)) if isinstance(index, tuple) else on_device(index)
+        return ops.GetItem.apply(self, index=index)
 
     # comparisons give plain boolean tensors with no gradient
     def _compare(self, other: Any, op: str) -> Tensor:
@@ -398,14 +327,13 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False, axis: int | None = None) -> Tensor:
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the largest value along ``dim`` (None: of the flattened tensor), as
-        ``torch.argmax``; no gradient. ``axis=`` (NumPy's name) still works, with a DeprecationWarning."""
-        if axis is not None:
-            warnings.warn("Tensor.argmax(axis=) is deprecated: tinyseg follows PyTorch, argmax(dim=)",
-                          DeprecationWarning, stacklevel=2)
-            dim = axis
+        ``torch.argmax``; no gradient."""
         return Tensor._of(self.data.argmax(axis=dim, keepdims=keepdim))
+
+
+function.use_tensor_type(Tensor)  # Function.apply wraps every op's result in a Tensor
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

@@ -26,7 +26,6 @@ __all__ = [
     "xp_of",
     "to_numpy",
     "to_device",
-    "to_device_of",
     "scatter_add",
     "bincount",
     "default_rng",
@@ -136,19 +135,17 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def to_device(x: Any, dtype: Any = None) -> Any:
-    """Move ``x`` to the active backend (a no-op when it is already there)."""
-    xp = get_xp()
+def to_device(x: Any, like: Any = None, dtype: Any = None, copy: bool = False) -> Any:
+    """``x`` (a NumPy or CuPy array, a list or a number) as an array on the active backend, or on
+    ``like``'s device when ``like`` (an array) is given; as ``dtype`` when given.
+
+    The one way data moves between host and GPU in tinyseg. No copy when ``x`` is already there
+    with that dtype, unless ``copy=True``; from the other device it is always a copy.
+    """
+    xp = get_xp() if like is None else xp_of(like)
     if xp is np:
-        return np.asarray(to_numpy(x), dtype=dtype)
-    return xp.asarray(x, dtype=dtype)
-
-
-def to_device_of(x: Any, like: Any, dtype: Any = None) -> Any:
-    """``x`` (an array of either backend, a list or a number) as an array on ``like``'s device."""
-    if is_cupy_array(like):
-        return xp_of(like).asarray(x, dtype=dtype)
-    return np.asarray(to_numpy(x), dtype=dtype)
+        x = to_numpy(x)
+    return xp.array(x, dtype=dtype) if copy else xp.asarray(x, dtype=dtype)
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:

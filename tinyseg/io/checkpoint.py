@@ -1,20 +1,20 @@
 """Checkpoints: one ``.npz`` file with the weights, the optimiser's state and a JSON description.
 
-    >>> save_checkpoint("runs/a/last.npz", model, optimizer, meta={"iteration": 1000, "best_miou": 0.47})
+    >>> save_checkpoint("runs/a/last.npz", model, optimizer, meta={"step": 1000, "best_miou": 0.47})
     >>> ckpt = read("runs/a/last.npz")                        # read and checked once
     >>> model = ckpt.build_model()                            # rebuilt from the stored name + kwargs
-    >>> ckpt.meta["iteration"], read_meta("runs/a/last.npz")["model"]
+    >>> ckpt.meta["step"], read_meta("runs/a/last.npz")["model"]
     (1000, {'name': 'segnet_basic', 'kwargs': {'num_classes': 11, 'in_channels': 3}})
+    >>> ckpt.classes, ckpt.input_size                         # what the model was trained on, and at
     >>> model = load_checkpoint("runs/a/last.npz")            # the short form: read(path).build_model()
 
 Inside the file (``numpy.load`` opens it, no pickles):
 
     model/<name>     every parameter and buffer, as NumPy arrays, PyTorch-style names
-                     (format 1 files, saved before the models were built from blocks, use the
-                     Caffe models' names; models/renamed.py maps them to today's on reading)
     optimizer        JSON of ``optimizer.state_dict()``, its arrays stored as optimizer/<n>
-    meta             JSON: format, tinyseg version, model name and kwargs, class names, step,
-                     backend, dtype, optimiser type, and every key of the caller's ``meta``
+    meta             JSON: format, tinyseg version, model name and kwargs, backend, dtype,
+                     optimiser type, and every key of the caller's ``meta`` (tinyseg.train adds
+                     step, best_miou, classes and config: one key per fact)
 
 A save writes a temporary file next to the target and renames it over the target
 (``os.replace``, atomic on POSIX and Windows), so an interrupted save leaves the previous
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,17 +34,15 @@ import numpy as np
 
 import tinyseg
 
-from . import backend, models
-from .models.renamed import RENAMED, rename_old_keys
+from .. import models
+from ..data import Classes
+from ..engine import backend
 from .storage import atomic_write, pack, unpack
 
-__all__ = [
-    "Checkpoint", "CheckpointError", "read", "save_checkpoint", "load_checkpoint", "read_meta", "atomic_write",
-    "FORMAT", "RENAMED", "rename_old_keys",
-]
+__all__ = ["Checkpoint", "CheckpointError", "read", "save_checkpoint", "load_checkpoint", "read_meta", "FORMAT"]
 
 FORMAT = "tinyseg-checkpoint"
-FORMAT_VERSION = 2  # 2: models built from blocks (enc1.convs.0.conv.weight); 1: the Caffe names (conv1.weight)
+FORMAT_VERSION = 3  # 3 (tinyseg 0.2): one key per fact (step, classes, config); files of today's format keep loading
 _RESERVED = ("format", "format_version", "tinyseg_version", "model", "backend", "dtype", "optimizer")
 
 
@@ -65,17 +62,12 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(path, lambda tmp: _savez(tmp, arrays))
 
 
-def _names(classes: Any) -> Any:
-    """The class names of a ``classes`` entry: a list of names, or a dict with "names" (Classes.to_dict)."""
-    return classes.get("names") if isinstance(classes, dict) else classes
-
-
 def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
                     meta: dict[str, Any] | None = None) -> Path:
     """Write ``model`` (parameters and buffers), ``optimizer`` state and metadata to ``path`` (.npz).
 
-    meta: anything JSON-like to keep with the weights (iteration or step, epoch, best score,
-    class_names, RNG state ...); its keys appear at the top level of :func:`read_meta`.
+    meta: anything JSON-like to keep with the weights (step, best score, classes, the run's
+    config ...); its keys appear at the top level of :func:`read_meta`.
     Keys reserved for tinyseg: format, format_version, tinyseg_version, model, backend, dtype,
     optimizer. Returns the path written.
     """
@@ -90,8 +82,6 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     info = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "tinyseg_version": tinyseg.__version__,
         "model": getattr(model, "config", None) or {"name": None, "kwargs": {}},
-        "class_names": meta.pop("class_names", _names(meta.get("classes"))),
-        "step": meta.pop("step", meta.get("iteration")),
         "backend": backend.name(), "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
         "optimizer": None if optimizer is None else type(optimizer).__name__,
         **meta,
@@ -141,9 +131,14 @@ def _meta(path: Path, data: dict[str, np.ndarray]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: the 'meta' entry is not valid checkpoint metadata ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a tinyseg checkpoint (its 'meta' entry has no format {FORMAT!r})")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer tinyseg ({meta.get('tinyseg_version')}, format "
-                              f"{meta['format_version']}); this is tinyseg {tinyseg.__version__}, format {FORMAT_VERSION}")
+                              f"{version}); this is tinyseg {tinyseg.__version__}, format {FORMAT_VERSION}")
+    if version < FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by tinyseg {meta.get('tinyseg_version')} (format {version}), before "
+                              f"0.2.0; load it with that version and save it again (format {FORMAT_VERSION} files "
+                              "keep loading from 0.2.0 on)")
     return meta
 
 
@@ -165,12 +160,12 @@ class Checkpoint:
     """A checkpoint file, read and checked once: its metadata, its weights, its optimiser state.
 
         >>> ckpt = read("runs/a/last.npz")
-        >>> ckpt.meta["iteration"], ckpt.meta["model"]["name"]
+        >>> ckpt.meta["step"], ckpt.meta["model"]["name"]
         (1000, 'segnet_basic')
         >>> model = ckpt.build_model()              # the stored model, weights loaded
         >>> ckpt.load_into(model, optimizer)        # or restore into objects you made
 
-    ``state``: parameter name -> NumPy array (format 1 names already renamed).
+    ``state``: parameter name -> NumPy array.
     """
 
     def __init__(self, path: Path, meta: dict[str, Any], state: dict[str, np.ndarray],
@@ -187,10 +182,30 @@ class Checkpoint:
         return (self.meta.get("model") or {}).get("name")
 
     @property
+    def config(self) -> dict[str, Any]:
+        """The settings of the run that saved it (``meta["config"]``, a TrainConfig as a dict), or {}."""
+        return self.meta.get("config") or {}
+
+    @property
     def input_size(self) -> tuple[int, int] | None:
-        """(H, W) the model was trained at (``meta["size"]``, as tinyseg.train saves it), or None."""
-        size = self.meta.get("size")
-        return tuple(size) if size else None
+        """(H, W) the model was trained at (the run's ``size``), or None (each image at its own size)."""
+        size = self.config.get("size")
+        return (int(size[0]), int(size[1])) if size else None
+
+    @property
+    def classes(self) -> Classes:
+        """The classes the model was trained on (``meta["classes"]``); numbered classes with no
+        ignored label when the saver did not say. CheckpointError when they do not fit the model."""
+        num_classes = (self.meta.get("model") or {}).get("kwargs", {}).get("num_classes")
+        stored = self.meta.get("classes")
+        if stored is None:
+            if num_classes is None:
+                raise CheckpointError(f"{self.path}: names neither its classes nor its model's number of outputs")
+            return Classes.default(num_classes)
+        classes = Classes.from_dict(stored)
+        if num_classes is not None and len(classes) != num_classes:
+            raise CheckpointError(f"{self.path}: names {len(classes)} classes but its model has {num_classes} outputs")
+        return classes
 
     def user_meta(self) -> dict[str, Any]:
         """The metadata the saver passed in (``save_checkpoint(meta=...)``), without tinyseg's own keys."""
@@ -240,7 +255,7 @@ class Checkpoint:
 
 
 def read(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint file once: metadata, weights (renamed if format 1), optimiser state.
+    """Read a checkpoint file once: metadata, weights, optimiser state.
 
     Raises CheckpointError for a missing, foreign, truncated or corrupt file. Arrays stay NumPy
     until they are loaded into a model or optimiser (then they go to the active backend).
@@ -249,8 +264,6 @@ def read(path: str | os.PathLike) -> Checkpoint:
     data = _read(path)
     meta = _meta(path, data)
     state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
-    if meta.get("format_version", 1) < 2:  # saved before the models were built from blocks
-        state = rename_old_keys(state)
     optimizer_state = None
     if "optimizer" in data:
         def optimizer_state() -> Any:
@@ -258,47 +271,12 @@ def read(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(path, meta, state, optimizer_state)
 
 
-class _DeprecatedMeta(dict):
-    """``model.checkpoint_meta``, kept for old code: warns on every read."""
-
-    def _warn(self) -> None:
-        warnings.warn("model.checkpoint_meta is deprecated: use tinyseg.checkpoint.read(path).meta",
-                      DeprecationWarning, stacklevel=3)
-
-    def __getitem__(self, key: Any) -> Any:
-        self._warn()
-        return super().__getitem__(key)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self._warn()
-        return super().get(key, default)
-
-
 def load_checkpoint(path: str | os.PathLike, model: Any = None, optimizer: Any = None) -> Any:
     """Restore a checkpoint into ``model`` (and ``optimizer``), or build the model it describes.
 
     The short form of :func:`read`: ``read(path).build_model()`` when ``model`` is None, else
     ``read(path).load_into(model, optimizer)``. Returns the model. For the metadata use
-    ``read(path).meta`` (``model.checkpoint_meta`` still works, with a DeprecationWarning).
+    ``read(path).meta``.
     """
     ckpt = read(path)
-    model = ckpt.build_model() if model is None else ckpt.load_into(model, optimizer)
-    model.checkpoint_meta = _DeprecatedMeta(ckpt.meta)
-    return model
-
-
-# ---- deprecated: PyTorch interop moved to tinyseg.interop ---------------------------------------
-def from_torch_state_dict(model: Any, state_dict: dict[str, Any], strict: bool = True) -> Any:
-    """Deprecated: :func:`tinyseg.interop.from_torch_state_dict`."""
-    warnings.warn("tinyseg.checkpoint.from_torch_state_dict moved to tinyseg.interop", DeprecationWarning, stacklevel=2)
-    from . import interop  # noqa: PLC0415 (interop sits above checkpoint; a shim for the old name)
-
-    return interop.from_torch_state_dict(model, state_dict, strict)
-
-
-def to_torch_state_dict(model: Any) -> dict[str, Any]:
-    """Deprecated: :func:`tinyseg.interop.to_torch_state_dict`."""
-    warnings.warn("tinyseg.checkpoint.to_torch_state_dict moved to tinyseg.interop", DeprecationWarning, stacklevel=2)
-    from . import interop  # noqa: PLC0415
-
-    return interop.to_torch_state_dict(model)
+    return ckpt.build_model() if model is None else ckpt.load_into(model, optimizer)

@@ -11,7 +11,7 @@
     Mul                            1       0.000       0.000    4.1%
     ...
 
-It is an op hook (``tinyseg.tensor.op_hook``): the engine calls it around each Function's
+It is an op hook (``tinyseg.engine.function.op_hook``): the engine calls it around each Function's
 ``forward`` and ``backward``, so every op is seen, whoever wrote the model, and nothing is
 patched. Each run is timed on its own; on the GPU the device is synchronised before and after
 it, so the times add up (and the profiled code runs a little slower than it would).
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import backend
-from .tensor import Context, op_hook
+from .function import Context, op_hook
 
 __all__ = ["profile", "Profile", "OpStats"]
 

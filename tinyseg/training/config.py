@@ -1,0 +1,201 @@
+"""What a training run is: :class:`TrainConfig`, and the built-in recipes that fill one in.
+
+    >>> config = TrainConfig.from_recipe("camvid-cpu", data="../shared/camvid", iters=200)
+    >>> config.lr, config.size, config.class_weights
+    (0.1, (180, 240), 'sqrt-median')
+    >>> config.check()                               # every field checked: one ConfigError naming it
+    >>> TrainConfig.from_dict(config.to_dict()) == config      # a checkpoint stores it; resume reads it back
+    True
+
+A recipe is a set of defaults; what the caller gives overrides it. ``python -m tinyseg.train``
+builds its config this way from the options typed, the checkpoint stores it (``meta["config"]``),
+and ``--resume`` reads it back with the newly typed options on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["TrainConfig", "ConfigError", "RECIPES"]
+
+# "camvid" follows the paper (SegNet-Basic, Caffe solver): SGD, lr 0.1, momentum 0.9, weight
+# decay 5e-4, batch 4, median-frequency weights, full-size images, a fixed rate for 10,000
+# iterations (more than a day on a 2-core CPU); it is also the default for a folder data set.
+# "camvid-cpu" fits in about 90 minutes on a 2-core CPU (docs/results.md says how it was chosen):
+# half-size images, augmentation, a short warm-up and a poly decay of the paper's rate, and the
+# square roots of the median-frequency weights. "synthetic" is the no-download default, sized to
+# finish in minutes.
+RECIPES: dict[str, dict[str, Any]] = {
+    "camvid": dict(iters=10_000, batch_size=4, lr=0.1, size=None, val_every=500, augment=False,
+                   lr_schedule="constant", warmup_iters=0, class_weights="median"),
+    "camvid-cpu": dict(iters=1500, batch_size=4, lr=0.1, size=(180, 240), val_every=250, augment=True,
+                       lr_schedule="poly", warmup_iters=50, class_weights="sqrt-median"),
+    "synthetic": dict(iters=300, batch_size=4, lr=0.1, size=(96, 128), val_every=100, augment=False,
+                      lr_schedule="constant", warmup_iters=0, class_weights="median"),
+}
+
+CHOICES = {
+    "optimizer": ("sgd", "adam"),
+    "lr_schedule": ("constant", "poly", "cosine"),
+    "class_weights": ("median", "sqrt-median", "segnet-tutorial", "none"),
+    "loss_norm": ("caffe", "torch"),
+    "backend": ("numpy", "cupy"),
+    "recipe": tuple(RECIPES),
+}
+
+
+class ConfigError(ValueError):
+    """A field of a TrainConfig has a value no run can use: ``field`` names it, ``reason`` says why.
+
+    Other fields in ``reason`` are written ``{name}``: ``str(error)`` shows them as field names
+    ("warmup_iters must be below iters (10)"), :meth:`message` with ``as_option`` as the train
+    command's options ("--warmup-iters must be below --iters (10)").
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(self.message())
+
+    def message(self, as_option: bool = False) -> str:
+        """The error as one line, fields named as fields or (``as_option``) as command-line options."""
+        def name(field: str) -> str:
+            return "--" + field.replace("_", "-") if as_option else field
+
+        return f"{name(self.field)} " + re.sub(r"\{(\w+)\}", lambda m: name(m.group(1)), self.reason)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run: data, model, optimiser, schedule, loss, validation, backend.
+
+    The run is ``iters`` steps (or ``epochs`` passes over the training set, when set instead) of
+    ``batch_size`` images resized to ``size`` (H, W) (None: as they are), optimised by
+    ``optimizer`` at rate ``lr`` following ``lr_schedule`` after ``warmup_iters`` steps of linear
+    warm-up; the loss is cross-entropy with ``class_weights`` averaged as ``loss_norm`` says, and
+    the model is validated every ``val_every`` steps. ``data``: a folder data set or the CamVid
+    root, None for ``synthetic`` procedurally drawn scenes.
+    """
+
+    recipe: str = "synthetic"
+    data: str | None = None
+    classes: str | None = None
+    skip_bad: bool = False
+    synthetic: int = 400
+    model: str = "segnet_basic"
+    iters: int | None = 300
+    epochs: float | None = None
+    batch_size: int = 4
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "constant"
+    warmup_iters: int = 0
+    class_weights: str = "median"
+    loss_norm: str = "caffe"
+    augment: bool = False
+    size: tuple[int, int] | None = (96, 128)
+    val_every: int = 100
+    log_every: int = 10
+    workers: int = 2
+    seed: int = 0
+    backend: str = "numpy"
+    tf32: bool = False
+
+    @classmethod
+    def from_recipe(cls, recipe: str | None = None, **overrides: Any) -> TrainConfig:
+        """The recipe's settings with ``overrides`` on top (None values are ignored, as "not given").
+
+        recipe None: "synthetic" without ``data``, "camvid" with it. ``iters`` or ``epochs`` given
+        replaces the recipe's length; ``lr`` left out is the recipe's with SGD, 1e-3 with Adam.
+        """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = sorted(set(given) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise TypeError(f"TrainConfig has no field(s) {', '.join(unknown)}")
+        name = recipe or ("synthetic" if given.get("data") is None else "camvid")
+        if name not in RECIPES:
+            raise ConfigError("recipe", f"must be one of {', '.join(RECIPES)}, got {name!r}")
+        if given.get("data") is None and name != "synthetic":
+            raise ConfigError("recipe", f"{name} needs {{data}} (the CamVid root or your own data set)")
+        settings = dict(RECIPES[name])
+        if "epochs" in given:
+            settings["iters"] = None
+        if given.get("optimizer") == "adam":
+            settings["lr"] = 1e-3
+        # the recipe's warm-up is shortened to fit a shorter run; a warm-up given is checked instead
+        if "warmup_iters" not in given and given.get("iters") is not None:
+            settings["warmup_iters"] = min(settings["warmup_iters"], given["iters"] - 1)
+        return cls(recipe=name, **(settings | given))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` (None values ignored); ``iters`` and ``epochs`` replace each other."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        if "epochs" in given:
+            given.setdefault("iters", None)
+        elif "iters" in given:
+            given["epochs"] = None
+        return dataclasses.replace(self, **given)
+
+    def total_iters(self, batches_per_epoch: int) -> int:
+        """The run's length in steps: ``iters``, or ``epochs`` passes of ``batches_per_epoch``."""
+        return self.iters if self.iters is not None else math.ceil((self.epochs or 0) * batches_per_epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (size as a list)."""
+        out = dataclasses.asdict(self)
+        out["size"] = list(self.size) if self.size else None
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Back from :meth:`to_dict` (a checkpoint's ``meta["config"]``)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k in names}
+        if values.get("size") is not None:
+            values["size"] = tuple(values["size"])
+        return cls(**values)
+
+    def check(self) -> None:
+        """Every field checked before any data is read or model built: a ConfigError for the first bad one."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        _check_number("lr", self.lr, low=0, low_ok=False)
+        _check_number("momentum", self.momentum, low=0, high=1)
+        _check_number("weight_decay", self.weight_decay, low=0)
+        _check_number("epochs", self.epochs, low=0, low_ok=False)
+        for name in ("iters", "batch_size", "val_every", "log_every", "synthetic"):
+            _check_number(name, getattr(self, name), low=1)
+        for name in ("workers", "warmup_iters", "seed"):
+            _check_number(name, getattr(self, name), low=0)
+        if (self.iters is None) == (self.epochs is None):
+            raise ConfigError("iters", "or {epochs}: give exactly one of the two")
+        if self.iters is not None and self.warmup_iters >= self.iters:
+            raise ConfigError("warmup_iters", f"must be below {{iters}} ({self.iters}), got {self.warmup_iters}")
+        if self.data is None and self.synthetic < self.batch_size:
+            raise ConfigError("synthetic", f"{self.synthetic} is fewer than one batch; it must be at least "
+                                           f"{{batch_size}} ({self.batch_size})")
+        if self.classes is not None and self.data is None:
+            raise ConfigError("classes", "needs {data} (the synthetic scenes have CamVid's classes)")
+        if self.tf32 and self.backend != "cupy":
+            raise ConfigError("tf32", "needs {backend} cupy (TF32 is a GPU tensor-core format)")
+
+
+def _check_number(field: str, value: float | None, *, low: float, low_ok: bool = True,
+                  high: float | None = None, high_ok: bool = False) -> None:
+    """A ConfigError naming ``field`` when ``value`` (None: not set) is not a finite number in the range."""
+    if value is None:
+        return
+    high_text = "" if high is None else f" and {'at most' if high_ok else 'below'} {high:g}"
+    allowed = f"{'at least' if low_ok else 'greater than'} {low:g}{high_text}"
+    bad = not math.isfinite(value) or value < low or (value == low and not low_ok)
+    if high is not None:
+        bad = bad or value > high or (value == high and not high_ok)
+    if bad:
+        finite = "" if math.isfinite(value) else "a finite number "
+        raise ConfigError(field, f"must be {finite}{allowed}, got {value:g}")

@@ -1,0 +1,280 @@
+"""Training: one step, and ``fit``, the loop that runs a whole TrainConfig.
+
+    >>> config = TrainConfig.from_recipe("synthetic", iters=200)
+    >>> train_loader, val_loader = make_loaders(config, train_set, val_set)
+    >>> model = models.create(config.model, num_classes=len(train_set.classes))
+    >>> result = fit(model, build_optimizer(config, model), train_loader, val_loader, config,
+    ...              classes=train_set.classes, out=Path("runs/a"))
+    >>> result.best_miou, result.history[-1]
+
+``fit`` holds everything a run does between its first step and its last: the learning-rate
+schedule, the loss read back every ``log_every`` steps, validation every ``val_every`` steps,
+best.npz and last.npz and metrics.jsonl in ``out``, a stop on a non-finite loss, Ctrl-C (finish
+the step, save, return) and resuming from a checkpoint exactly where it stopped. What a caller
+adds (a progress bar, pictures) comes in as :class:`Callback` objects. Nothing here reads a
+command line; ``python -m tinyseg.train`` parses one into a TrainConfig and calls ``fit``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim
+from ..data import SEGNET_TUTORIAL_WEIGHTS, Classes, DataLoader, median_frequency_weights
+from ..data import transforms as T
+from ..engine import backend
+from ..engine import random as tsrandom
+from ..engine.tensor import as_tensor
+from ..functional import cross_entropy
+from ..io import checkpoint
+from ..io.storage import atomic_write, write_json
+from .config import TrainConfig
+from .evaluation import ModelInputs, evaluate
+
+__all__ = ["make_transforms", "make_loaders", "build_optimizer", "class_weights", "train_step", "fit", "Callback",
+           "FitResult", "TrainingDiverged"]
+
+
+def make_transforms(size: tuple[int, int] | None, augment: bool = False, ignore_index: int | None = None) -> T.Compose:
+    """The training input pipeline: resize (image and label), augment, normalise.
+
+    size: (H, W) or None (keep each image's size). augment: random flips, scale-and-crop, colour
+    jitter. ignore_index: the data set's ignored label (``classes.ignore_index``), which
+    scale-and-crop pads labels with; None (every pixel is a class): scales from 1 up, no padding.
+    """
+    steps: list[Any] = [T.Resize(size)] if size is not None else []
+    if augment:
+        scale = (0.75, 1.5) if ignore_index is not None else (1.0, 1.5)
+        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(scale, ignore_index=ignore_index), T.ColorJitter()]
+    steps.append(T.Normalize())
+    return T.Compose(steps)
+
+
+def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[DataLoader, DataLoader]:
+    """The run's two loaders: shuffled, augmented training batches of ``config.size``, and
+    validation batches seen as ``evaluate`` sees them (images at ``config.size``, labels at their own)."""
+    ignore = train_set.classes.ignore_index
+    train = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed, workers=config.workers,
+                       transforms=make_transforms(config.size, config.augment, ignore), drop_last=True)
+    val = DataLoader(ModelInputs(val_set, config.size), config.batch_size, shuffle=False, workers=config.workers)
+    return train, val
+
+
+def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
+    """``config.optimizer`` over the model's parameters, with the config's rate and weight decay."""
+    if config.optimizer == "sgd":
+        return optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def class_weights(kind: str, dataset: Any) -> np.ndarray | None:
+    """Class weights (K,) float32 for the loss, over ``dataset``'s labels and its ``classes``.
+
+    kind: "median" (median frequency balancing, the paper's), "sqrt-median" (its square root, a
+    softer push towards rare classes), "segnet-tutorial" (the SegNet tutorial's fixed CamVid table)
+    or "none" (returns None).
+    """
+    classes = dataset.classes
+    if kind == "none":
+        return None
+    if kind == "segnet-tutorial":
+        if len(classes) != 11:
+            raise ValueError(f"class weights 'segnet-tutorial' are CamVid's 11; this data set has {len(classes)} classes")
+        return np.asarray(SEGNET_TUTORIAL_WEIGHTS[:11], dtype=np.float32)
+    if kind not in ("median", "sqrt-median"):
+        raise ValueError(f"class_weights: kind must be median, sqrt-median, segnet-tutorial or none, got {kind!r}")
+    weights = np.asarray(median_frequency_weights(dataset, len(classes), classes.ignore_index), dtype=np.float32)
+    return np.sqrt(weights) if kind == "sqrt-median" else weights
+
+
+def train_step(model: nn.Module, optimizer: optim.Optimizer, images: Any, labels: Any, *,
+               weight: Any = None, ignore_index: int | None = None, normalization: str = "caffe") -> Any:
+    """One optimisation step on one batch: forward, weighted cross-entropy, backward, update.
+
+    images: (N, C, H, W) float32; labels: (N, H, W) integer class per pixel (``ignore_index``
+    pixels count for nothing); weight: (K,) class weights or None. The model should be in
+    training mode. Returns the loss as a 0-d array on the device, not read back (reading it
+    would make a GPU wait): ``float(loss)`` when you want the number.
+    """
+    logits = model(as_tensor(images))
+    loss = cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, normalization=normalization)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.data
+
+
+# ---- fit: the whole run ---------------------------------------------------------------------------
+
+
+class Callback:
+    """What a caller adds to :func:`fit` (a progress bar, pictures): override the hooks you need."""
+
+    def on_fit_start(self, start: int, total: int) -> None:
+        """Before the first step; ``start`` > 0 when resuming."""
+
+    def on_steps(self, step: int, losses: list[float]) -> None:
+        """After the losses of the steps up to ``step`` were read back (every ``log_every`` steps)."""
+
+    def on_validation(self, step: int, scores: dict[str, Any], history: list[dict[str, Any]]) -> None:
+        """After validating at ``step`` (``scores`` as :func:`evaluate` returns them, 4 samples kept)."""
+
+    def on_fit_end(self, result: FitResult) -> None:
+        """After the last step, or after Ctrl-C stopped the run (``result.interrupted``)."""
+
+
+@dataclass
+class FitResult:
+    """What a run reached. history: {"iter", "loss"} per step and {"iter", "global_acc",
+    "class_acc", "miou"} per validation, resumed runs included; scores: the last validation's."""
+
+    step: int
+    best_miou: float
+    history: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, Any] | None = None
+    interrupted: bool = False
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite at ``step``; ``checkpoint`` is the last good one (None: none saved yet)."""
+
+    def __init__(self, step: int, loss: float, checkpoint: Path | None) -> None:
+        kept = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was saved before it"
+        super().__init__(f"the loss became {loss} at iteration {step}; stopping ({kept})")
+        self.step, self.loss, self.checkpoint = step, loss, checkpoint
+
+
+class _StopFlag:
+    """Ctrl-C asks the loop to stop after its current step (a second Ctrl-C stops at once)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> _StopFlag:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+class _RunFiles:
+    """A run's files in ``out`` (None: none): best.npz, last.npz, metrics.jsonl, config.json."""
+
+    def __init__(self, out: Path | None, model: nn.Module, optimizer: optim.Optimizer, config: TrainConfig,
+                 classes: Classes) -> None:
+        self.out, self.model, self.optimizer = out, model, optimizer
+        self.meta = {"classes": classes.to_dict(), "config": config.to_dict()}
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(out / "config.json", config.to_dict())
+
+    def history(self, start: int) -> list[dict[str, Any]]:
+        """The records of metrics.jsonl up to step ``start`` (none when the file is gone)."""
+        log = None if self.out is None else self.out / "metrics.jsonl"
+        if log is None or not log.exists():
+            return []
+        return [r for r in map(json.loads, log.read_text().splitlines()) if r["iter"] <= start]
+
+    def save(self, name: str, step: int, best_miou: float) -> Path | None:
+        if self.out is None:
+            return None
+        meta = {"step": step, "best_miou": best_miou, **self.meta}
+        return checkpoint.save_checkpoint(self.out / name, self.model, self.optimizer, meta=meta)
+
+    def write_history(self, history: list[dict[str, Any]]) -> None:
+        if self.out is not None:
+            text = "".join(json.dumps(r) + "\n" for r in history)
+            atomic_write(self.out / "metrics.jsonl", lambda tmp: Path(tmp).write_text(text))
+
+    def last(self) -> Path | None:
+        path = None if self.out is None else self.out / "last.npz"
+        return path if path is not None and path.exists() else None
+
+
+def fit(model: nn.Module, optimizer: optim.Optimizer, train_loader: DataLoader, val_loader: DataLoader,
+        config: TrainConfig, *, classes: Classes, weight: Any = None, out: Path | None = None,
+        resume: checkpoint.Checkpoint | None = None, callbacks: Sequence[Callback] = ()) -> FitResult:
+    """Train ``model`` for the run ``config`` describes, validating on ``val_loader``.
+
+    train_loader: batches (images (N, C, H, W), labels (N, H, W)) with ``iter_from`` (a DataLoader);
+    weight: (K,) class weights or None; out: the run's folder (best.npz, last.npz, metrics.jsonl,
+    config.json), None to write nothing; resume: a checkpoint of this run (its weights, optimiser,
+    step and best score are restored, and the data order and dropout masks continue exactly).
+    Raises TrainingDiverged on a non-finite loss; returns early, ``interrupted``, after Ctrl-C.
+    """
+    files = _RunFiles(out, model, optimizer, config, classes)
+    total, per_epoch = config.total_iters(len(train_loader)), len(train_loader)
+    if per_epoch == 0:
+        raise ValueError(f"fit: the training loader gives no batch of {config.batch_size}")
+    step, best, history = 0, -1.0, []
+    if resume is not None:
+        resume.load_into(model, optimizer)
+        step, best = int(resume.meta["step"]), float(resume.meta.get("best_miou", -1.0))
+        history = files.history(step)
+    optimizer.lr = config.lr  # the base rate (a resumed optimiser holds the last scheduled one)
+    scheduler = optim.make_scheduler(optimizer, config.lr_schedule, total, config.warmup_iters, step)
+    weight = None if weight is None else backend.to_device(np.asarray(weight, dtype=np.float32))
+    for cb in callbacks:
+        cb.on_fit_start(step, total)
+    result = FitResult(step, best, history)
+    pending: list[Any] = []  # losses still on the device, read every log_every steps
+    batches = train_loader.iter_from(step // per_epoch, step % per_epoch)
+    model.train()
+    try:
+        with _StopFlag() as stop:
+            while step < total:
+                try:
+                    images, labels = next(batches)
+                except StopIteration:
+                    batches = train_loader.iter_from(step // per_epoch, 0)
+                    continue
+                with tsrandom.fork_rng([config.seed, step]):  # this step's dropout masks: a resume redraws them
+                    pending.append(train_step(model, optimizer, images, labels, weight=weight,
+                                              ignore_index=classes.ignore_index, normalization=config.loss_norm))
+                scheduler.step()
+                step += 1
+                validate = step % config.val_every == 0 or step == total
+                if len(pending) == config.log_every or validate or stop.requested:
+                    losses = backend.to_numpy(backend.get_xp().stack(pending)).tolist()
+                    history += [{"iter": step - len(pending) + 1 + i, "loss": v} for i, v in enumerate(losses)]
+                    pending.clear()
+                    if not all(math.isfinite(v) for v in losses):
+                        files.write_history(history)
+                        raise TrainingDiverged(step, losses[-1], files.last())
+                    for cb in callbacks:
+                        cb.on_steps(step, losses)
+                if validate:
+                    scores = evaluate(model, val_loader, len(classes), classes.ignore_index, keep=4)
+                    history.append({"iter": step, **{k: scores[k] for k in ("global_acc", "class_acc", "miou")}})
+                    if scores["miou"] > best:
+                        best = scores["miou"]
+                        files.save("best.npz", step, best)
+                    files.save("last.npz", step, best)
+                    files.write_history(history)
+                    result.scores = scores
+                    for cb in callbacks:
+                        cb.on_validation(step, scores, history)
+                if stop.requested and step < total:
+                    files.save("last.npz", step, best)
+                    files.write_history(history)
+                    result.interrupted = True
+                    break
+    finally:  # on_fit_end runs after a TrainingDiverged too (a progress bar closes)
+        result.step, result.best_miou, result.history = step, best, history
+        for cb in callbacks:
+            cb.on_fit_end(result)
+    return result
