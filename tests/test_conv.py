@@ -146,7 +146,7 @@ def test_float32_stays_float32_forward_and_backward():
     w = tinyseg.tensor(rng.standard_normal((4, 3, 3, 3), dtype=np.float32), requires_grad=True)
     b = tinyseg.tensor(np.zeros(4, dtype=np.float32), requires_grad=True)
     y = conv2d(x, w, b, stride=2, padding=1)
-    y.backward(np.ones(y.shape, dtype=np.float32))
+    y.backward(np.ones(y.shape, dtype=np.float32), retain_graph=True)  # z below backs through y again
     wt = tinyseg.tensor(rng.standard_normal((4, 2, 2, 2), dtype=np.float32), requires_grad=True)
     z = conv_transpose2d(y, wt, stride=2, output_padding=1)
     z.backward(np.ones(z.shape, dtype=np.float32))

@@ -51,7 +51,8 @@ def reference(logits: np.ndarray, target: np.ndarray, weight: np.ndarray | None,
         return losses
     if reduction == "sum":
         return losses.sum()
-    return losses.sum() / (total_w if normalization == "torch" else max(count, 1))
+    norm = total_w if normalization == "torch" else count
+    return losses.sum() / (norm or 1)  # nothing counted: 0, not 0 / 0
 
 
 CASES = [("none", "torch"), ("sum", "torch"), ("mean", "torch"), ("mean", "caffe")]
@@ -132,12 +133,45 @@ def test_bad_target_values_are_named():
         cross_entropy(logits, np.zeros((1, 2, 2), dtype=int), normalization="keras")
 
 
-def test_all_ignored_gives_nan_for_torch_and_zero_for_caffe():
-    logits = tinyseg.tensor(np.zeros((1, 2, 1, 2)))
-    target = np.full((1, 1, 2), IGNORE)
-    with np.errstate(invalid="ignore"):
-        assert np.isnan(cross_entropy(logits, target, ignore_index=IGNORE).item())  # as PyTorch: 0 / 0
-    assert cross_entropy(logits, target, ignore_index=IGNORE, normalization="caffe").item() == 0.0
+@pytest.mark.parametrize("normalization", ["torch", "caffe"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_an_all_void_batch_has_loss_zero_and_a_zero_finite_gradient(normalization, weighted):
+    """Every pixel ignored: 0, not 0 / 0 = NaN, under both normalisations (docs/ops/loss.md says
+    why tinyseg parts with PyTorch's "mean" here: an all-void crop must not stop a run)."""
+    rng = np.random.default_rng(4)
+    logits = tinyseg.tensor(rng.standard_normal((2, 3, 2, 3)), requires_grad=True)
+    target = np.full((2, 2, 3), IGNORE)
+    weight = np.array([0.5, 2.0, 4.0]) if weighted else None
+
+    def loss(t):
+        return cross_entropy(t, target, weight, ignore_index=IGNORE, normalization=normalization)
+
+    with np.errstate(all="raise"):  # no 0 / 0 on the way, not even a hidden one
+        value = loss(logits)
+        value.backward()
+    assert value.item() == 0.0
+    grad = tinyseg.tensor(logits.grad).numpy()
+    assert np.isfinite(grad).all() and (grad == 0).all()
+    logits.grad = None
+    assert gradcheck(loss, [logits])  # central differences agree: the loss is flat, 0 everywhere
+
+
+def test_counted_pixels_of_weight_zero_give_zero_under_torch_normalization():
+    logits = tinyseg.tensor(np.random.default_rng(5).standard_normal((1, 2, 1, 2)), requires_grad=True)
+    loss = cross_entropy(logits, np.array([[[0, 0]]]), weight=np.array([0.0, 1.0]))
+    loss.backward()
+    assert loss.item() == 0.0 and (tinyseg.tensor(logits.grad).numpy() == 0).all()
+
+
+@pytest.mark.torch
+def test_pytorch_gives_nan_for_an_all_void_mean_which_tinyseg_does_not():
+    """The reason for docs/ops/loss.md's note: if PyTorch ever returns 0 here, drop the note."""
+    torch = import_torch("to compare with torch.nn.functional.cross_entropy")
+    logits = np.random.default_rng(6).standard_normal((1, 3, 2, 2))
+    target = np.full((1, 2, 2), IGNORE)
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target), ignore_index=IGNORE)
+    assert np.isnan(theirs.item())
+    assert cross_entropy(tinyseg.tensor(logits), target, ignore_index=IGNORE).item() == 0.0
 
 
 @pytest.mark.torch

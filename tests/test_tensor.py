@@ -124,7 +124,81 @@ def test_the_graph_is_public_grad_fn_is_leaf_inputs():
     loss.backward(retain_graph=True)
     assert loss.grad_fn is not None and y.inputs[0] is x  # kept
     loss.backward()
-    assert loss.grad_fn is None and loss.inputs == () and y.inputs == ()  # freed as it was walked
+    assert loss.inputs == () and y.inputs == ()  # freed as it was walked...
+    assert loss.grad_fn.__name__ == "Sum" and y.grad_fn.__name__ == "Mul" and not y.is_leaf  # ...grad_fn kept
+
+
+SECOND_BACKWARD = (
+    r"^Trying to backward through the graph a second time: Sum's saved arrays were freed by the first "
+    r"backward\(\)\. Specify retain_graph=True in the first backward\(\) if you need to backward through "
+    r"the graph a second time\.$"
+)
+
+
+def test_a_second_backward_through_a_freed_graph_raises_with_pytorchs_advice():
+    x = tinyseg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    assert_equal(x.grad, [2.0, 4.0])
+    with pytest.raises(RuntimeError, match=SECOND_BACKWARD):
+        loss.backward()
+    assert_equal(x.grad, [2.0, 4.0])  # raised before anything changed
+
+
+def test_a_new_graph_through_a_freed_node_raises_before_touching_any_grad():
+    x = tinyseg.tensor([1.0, 2.0], requires_grad=True)
+    w = tinyseg.tensor([3.0, 4.0], requires_grad=True)
+    h = x.exp()
+    h.sum().backward()
+    first = tinyseg.tensor(x.grad).numpy()
+    with pytest.raises(RuntimeError, match=r"^Trying to backward through the graph a second time: Exp's saved"):
+        (h * w).sum().backward()  # Mul is new, but h's Exp was freed
+    assert w.grad is None
+    assert_equal(x.grad, first)
+
+
+def test_retain_graph_keeps_the_graph_and_gradients_accumulate():
+    x = tinyseg.tensor(np.array([1.0, 2.0]), requires_grad=True)  # float64
+    y = x.exp()
+    loss = (y * y).sum()
+    loss.backward(retain_graph=True)
+    loss.backward(retain_graph=True)
+    assert_close(x.grad, 2 * 2 * np.exp(2 * np.array([1.0, 2.0])))  # twice d/dx e^(2x)
+    loss.backward()  # a third walk, which frees it
+    assert_close(x.grad, 3 * 2 * np.exp(2 * np.array([1.0, 2.0])))
+    with pytest.raises(RuntimeError, match=SECOND_BACKWARD):
+        loss.backward()
+
+
+INTEGER_GRAD = r"^only Tensors of floating point dtype can require gradients, got dtype {}"
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_integer_and_bool_tensors_cannot_require_gradients(dtype):
+    data = np.array([1, 0, 1]).astype(dtype)
+    message = INTEGER_GRAD.format(dtype) + r" \(cast it first: x\.astype\('float32'\)\)$"
+    with pytest.raises(RuntimeError, match=message):
+        tinyseg.tensor(data, requires_grad=True)
+    with pytest.raises(RuntimeError, match=message):
+        tinyseg.Tensor(data, requires_grad=True)
+    t = tinyseg.tensor(data)
+    with pytest.raises(RuntimeError, match=message):
+        t.requires_grad_()
+    with pytest.raises(RuntimeError, match=message):
+        t.requires_grad = True
+    assert not t.requires_grad and t.requires_grad_(False) is t  # turning it off is always fine
+    with pytest.raises(RuntimeError, match=INTEGER_GRAD.format("int64")):
+        tinyseg.tensor([1, 2], requires_grad=True)  # Python ints stay ints, as torch.tensor's
+    assert tinyseg.tensor(data.astype("float32")).requires_grad_().requires_grad
+
+
+def test_an_integer_result_records_nothing():
+    """Casting to int is not differentiable: the result is a constant, as in PyTorch (no truncated gradients)."""
+    x = tinyseg.tensor([1.7, -2.2], requires_grad=True)
+    i = x.astype("int64")
+    assert not i.requires_grad and i.grad_fn is None and i.inputs == ()
+    y = (x * 2.0).astype("float32")  # float to float still records
+    assert y.requires_grad and y.grad_fn.__name__ == "Cast"
 
 
 def test_tensor_defines_its_operators_in_its_own_class():

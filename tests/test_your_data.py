@@ -110,6 +110,19 @@ def test_without_an_ignored_label_every_pixel_counts(tmp_path, capsys):
     assert 0.0 <= scores["global_acc"] <= 1.0
 
 
+def test_binary_masks_0_255_train_with_values_in_classes_json(tmp_path, capsys):
+    data = tmp_path / "data"
+    make_folder_dataset(data, 2, ignore=None, classes_json=False)
+    for split in ("train", "val"):
+        for path in (data / "labels" / split).iterdir():
+            Image.fromarray(np.where(np.asarray(Image.open(path)) == 1, 255, 0).astype(np.uint8)).save(path)
+    (data / "classes.json").write_text(json.dumps({"names": ["background", "cell"], "values": [0, 255]}))
+    out, err, scores, _ = _run_all_three(tmp_path, data, capsys)
+    assert "2 classes" in err
+    assert checkpoint.read_meta(out / "best.npz")["classes"]["values"] == [0, 255]  # travels to evaluate
+    assert list(scores["per_class"]) == ["background", "cell"]
+
+
 def test_colour_labels_are_mapped_to_classes(tmp_path, capsys):
     data = tmp_path / "data"
     classes = make_folder_dataset(data, 4, ignore=None, colour_labels=True)
@@ -197,8 +210,24 @@ def _break_layout(data):
     return str(data)
 
 
+def _break_binary_masks(data):
+    (data / "classes.json").unlink()
+    for split in ("train", "val"):
+        for path in (data / "labels" / split).iterdir():
+            Image.fromarray(np.where(np.asarray(Image.open(path)) == 1, 255, 0).astype(np.uint8)).save(path)
+    return '"values": [0, 255]'
+
+
+def _break_jpeg_label(data):
+    path = data / "labels" / "train" / "img1.png"
+    Image.open(path).save(path.with_suffix(".jpg"), quality=100)
+    path.unlink()
+    return "img1.jpg is a JPEG file"
+
+
 @pytest.mark.parametrize("breaker", [_break_sizes, _break_empty_split, _break_orphan_label, _break_unknown_colour,
-                                     _break_classes_json_disagrees, _break_layout], ids=lambda f: f.__name__[7:])
+                                     _break_classes_json_disagrees, _break_layout, _break_binary_masks,
+                                     _break_jpeg_label], ids=lambda f: f.__name__[7:])
 def test_every_bad_data_case_is_one_line_and_exit_2(tmp_path, capsys, breaker):
     data = tmp_path / "data"
     make_folder_dataset(data, 2, ignore=255)

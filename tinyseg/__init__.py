@@ -20,10 +20,24 @@ from .engine.tensor import Context, Function, Tensor, is_grad_enabled, no_grad, 
 
 __version__ = "0.2.0"
 
-from . import functional, nn, optim  # noqa: E402  (they build on Tensor above)
-from .engine.profiler import Profile, profile  # noqa: E402
+# they build on Tensor above
+from . import functional, nn, optim
+from .engine.profiler import Profile, profile
 
 __all__ = [
-    "backend", "random", "Tensor", "Function", "Context", "no_grad", "is_grad_enabled", "tensor", "__version__",
-    "functional", "nn", "optim", "manual_seed", "profile", "Profile",
+    "backend",
+    "random",
+    "Tensor",
+    "Function",
+    "Context",
+    "no_grad",
+    "is_grad_enabled",
+    "tensor",
+    "__version__",
+    "functional",
+    "nn",
+    "optim",
+    "manual_seed",
+    "profile",
+    "Profile",
 ]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import nn
-from .cli import CLIError, check_exists, check_number, check_output, check_size, parse_size, run_command
+from .cli import CLIError, check_exists, check_number, check_size, check_writable, parse_size, run_command
 from .data import DataLoader, open_split
 from .engine import backend
 from .engine.tensor import Tensor, no_grad
@@ -68,8 +68,11 @@ def recompute_batch_norm(model: nn.Module, batches: Iterable[Any]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tinyseg.bn_stats", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tinyseg.bn_stats",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--checkpoint", type=Path, required=True, help="the trained model (.npz)")
     p.add_argument("--out", type=Path, required=True, help="where to write the model with the new statistics")
     p.add_argument("--data", type=Path, help="CamVid root; default: the synthetic training scenes the model saw")
@@ -89,7 +92,7 @@ def bn_stats(args: argparse.Namespace) -> Path:
     check_number("--workers", args.workers, low=0)
     if args.out.resolve() == args.checkpoint.resolve():
         raise CLIError(f"--out {args.out} would overwrite the checkpoint it reads; choose another file")
-    check_output("--out", args.out, folder=False)
+    check_writable("--out", args.out, folder=False)
     ckpt = checkpoint.read(args.checkpoint)  # read once: the size check needs the model's name
     check_size(args.size, ckpt.model_name)
     backend.use(args.backend)
@@ -99,20 +102,32 @@ def bn_stats(args: argparse.Namespace) -> Path:
     if args.data is None and (not config or config.get("data") is not None):
         raise CLIError(f"--data is required: {args.checkpoint} was not trained on the synthetic scenes")
     classes = ckpt.classes
-    dataset = open_split(args.data, "train", size=size, seed=int(config.get("seed", 0)), classes=classes,
-                         synthetic=int(config.get("synthetic", 400)))
-    loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=make_transforms(size),
-                        workers=args.workers)
+    dataset = open_split(
+        args.data,
+        "train",
+        size=size,
+        seed=int(config.get("seed", 0)),
+        classes=classes,
+        synthetic=int(config.get("synthetic", 400)),
+    )
+    loader = DataLoader(dataset, args.batch_size, shuffle=False, transforms=make_transforms(size), workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 
     batches = (images for images, _ in tqdm(loader, desc="bn_stats", unit="batch", file=sys.stderr))
     count = recompute_batch_norm(model, batches)
     keep = ckpt.user_meta()
-    keep["bn_recomputed"] = {"split": "train", "images": len(dataset), "batches": count,
-                             "size": list(size) if size else None, "from": str(args.checkpoint)}
+    keep["bn_recomputed"] = {
+        "split": "train",
+        "images": len(dataset),
+        "batches": count,
+        "size": list(size) if size else None,
+        "from": str(args.checkpoint),
+    }
     path = checkpoint.save_checkpoint(args.out, model, meta=keep)
-    print(f"recomputed {len(batch_norm_layers(model))} batch-norm layers over {len(dataset)} training "
-          f"images ({count} batches); wrote {path}")
+    print(
+        f"recomputed {len(batch_norm_layers(model))} batch-norm layers over {len(dataset)} training "
+        f"images ({count} batches); wrote {path}"
+    )
     return path
 
 

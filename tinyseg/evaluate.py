@@ -20,17 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from . import models
-from .cli import CLIError, check_exists, check_number, check_output, check_size, parse_size, run_command
+from .cli import CLIError, check_exists, check_number, check_size, check_writable, parse_size, run_command
 from .data import DataLoader, open_split
 from .engine import backend
 from .io import checkpoint
 from .io.storage import write_json
-from .training import ModelInputs, evaluate as evaluate_model
+from .training import ModelInputs
+from .training import evaluate as evaluate_model
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tinyseg.evaluate", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tinyseg.evaluate",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--data", type=Path, help="CamVid root; default: the synthetic validation scenes")
     p.add_argument("--split", choices=["train", "val", "test"], help="the CamVid split, with --data (default: val)")
@@ -52,7 +56,7 @@ def check_args(args: argparse.Namespace) -> None:
     check_number("--batch-size", args.batch_size, low=1)
     check_number("--mc-samples", args.mc_samples, low=0)
     check_number("--workers", args.workers, low=0)
-    check_output("--json", args.json, folder=False)
+    check_writable("--json", args.json, folder=False)
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,24 +71,45 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     backend.keep_freed_host_memory()
     model, config = ckpt.build_model(), ckpt.config
     if args.data is None and config.get("data") is not None:
-        raise CLIError(f"--data is required: {args.checkpoint} was trained on {config['data']}, not the synthetic scenes")
+        raise CLIError(
+            f"--data is required: {args.checkpoint} was trained on {config['data']}, not the synthetic scenes"
+        )
     if args.mc_samples and not models.has_dropout(model):
         raise CLIError(f"--mc-samples needs a model with dropout; {args.checkpoint} holds {ckpt.model_name}")
     size = args.size or ckpt.input_size
     classes = ckpt.classes
     dataset = open_split(args.data, args.split, size=size, seed=int(config.get("seed", 0)), classes=classes)
-    loader = DataLoader(ModelInputs(dataset, size), args.batch_size, shuffle=False, workers=args.workers)
+    batch_size = args.batch_size
+    if batch_size > 1 and len(set(dataset.image_sizes())) > 1:  # labels are scored at their own size
+        print("the images differ in size: scoring them one at a time", file=sys.stderr)
+        batch_size = 1
+    loader = DataLoader(ModelInputs(dataset, size), batch_size, shuffle=False, workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 
-    scores = evaluate_model(model, loader, len(classes), classes.ignore_index, mc_samples=args.mc_samples,
-                           boundary_f1=True, progress=lambda b: tqdm(b, desc="evaluate", unit="batch", file=sys.stderr))
+    scores = evaluate_model(
+        model,
+        loader,
+        len(classes),
+        classes.ignore_index,
+        mc_samples=args.mc_samples,
+        boundary_f1=True,
+        progress=lambda b: tqdm(b, desc="evaluate", unit="batch", file=sys.stderr),
+    )
     return {
-        "global_acc": scores["global_acc"], "class_acc": scores["class_acc"], "miou": scores["miou"],
+        "global_acc": scores["global_acc"],
+        "class_acc": scores["class_acc"],
+        "miou": scores["miou"],
         "bf": scores["bf"],
-        "per_class": {n: {"acc": _number(a), "iou": _number(i)}
-                      for n, a, i in zip(classes.names, scores["per_class_acc"], scores["per_class_iou"])},
-        "checkpoint": str(args.checkpoint), "data": str(args.data or "synthetic"), "split": args.split,
-        "images": len(dataset), "label_size": list(scores["label_size"]), "input_size": list(scores["input_size"]),
+        "per_class": {
+            n: {"acc": _number(a), "iou": _number(i)}
+            for n, a, i in zip(classes.names, scores["per_class_acc"], scores["per_class_iou"])
+        },
+        "checkpoint": str(args.checkpoint),
+        "data": str(args.data or "synthetic"),
+        "split": args.split,
+        "images": len(dataset),
+        "label_size": list(scores["label_size"]),
+        "input_size": list(scores["input_size"]),
     }
 
 
@@ -101,10 +126,14 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{name:<12} {acc} {iou}")
     lines.append("")
     (lh, lw), (ih, iw) = result["label_size"], result["input_size"]
-    lines.append(f"{result['split']} ({result['images']} images, {result['data']}), scored at {lh}x{lw} "
-                 f"(the labels' size); model input {ih}x{iw}:")
-    lines.append(f"G {100 * result['global_acc']:.1f}   C {100 * result['class_acc']:.1f}   "
-                 f"mIoU {100 * result['miou']:.1f}   BF {100 * result['bf']:.2f}")
+    lines.append(
+        f"{result['split']} ({result['images']} images, {result['data']}), scored at {lh}x{lw} "
+        f"(the labels' size); model input {ih}x{iw}:"
+    )
+    lines.append(
+        f"G {100 * result['global_acc']:.1f}   C {100 * result['class_acc']:.1f}   "
+        f"mIoU {100 * result['miou']:.1f}   BF {100 * result['bf']:.2f}"
+    )
     return "\n".join(lines)
 
 

@@ -20,85 +20,71 @@ import sys
 import time
 from pathlib import Path
 
-from . import models
-from .cli import CLIError, ProgressBar, RunPictures, check_exists, check_output, check_size, describe_data, \
-    parse_size, report_skipped, run_command
-from .data import open_split
+from . import cli, models
+from .cli import CLIError, check_exists
+from .data import check_same_size, open_split, verify
 from .engine import backend
 from .engine import random as tsrandom
 from .io import checkpoint
-from .training import RECIPES, TrainConfig, TrainingDiverged, build_optimizer, class_weights, fit, make_loaders
+from .training import TrainConfig, TrainingDiverged, build_optimizer, class_weights, fit, make_loaders
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line. Every option defaults to None, "not typed": the recipe (or, with
-    --resume, the checkpoint's config) supplies the rest."""
+    """The command line: one option per TrainConfig field (cli.add_config_options), --out, --resume."""
     p = argparse.ArgumentParser(prog="python -m tinyseg.train", description=__doc__.split("\n\n")[0])
-    add = p.add_argument
-    add("--data", help="a folder data set (docs/your-data.md) or the CamVid root; default: synthetic scenes")
-    add("--classes", help="classes.json for a folder data set (default: DATA/classes.json, else found from the labels)")
-    add("--skip-bad", action="store_true", default=None, help="skip unusable image/label pairs (listed) instead of stopping")
-    add("--synthetic", type=int, metavar="N", help="synthetic training scenes without --data (default 400; 40 more validate)")
-    add("--recipe", choices=sorted(RECIPES), help="defaults for what is left out (default: camvid with --data, else synthetic)")
-    add("--model", choices=models.available(), help="default segnet_basic")
-    add("--backend", choices=["numpy", "cupy"], help="where the ops run (default numpy)")
-    add("--tf32", action="store_true", default=None, help="with --backend cupy: float32 products on TF32 tensor cores")
-    length = p.add_mutually_exclusive_group()
-    length.add_argument("--iters", type=int, help="training steps (the recipe's: 300 synthetic, 1500 camvid-cpu, 10000 camvid)")
-    length.add_argument("--epochs", type=float, help="training length in passes over the training set")
-    add("--batch-size", type=int, help="images per step (default 4)")
-    add("--lr", type=float, help="learning rate (default 0.1 with SGD, 1e-3 with Adam)")
-    add("--momentum", type=float, help="SGD momentum (default 0.9)")
-    add("--weight-decay", type=float, help="L2 weight decay (default 5e-4)")
-    add("--optimizer", choices=["sgd", "adam"], help="default sgd")
-    add("--lr-schedule", choices=["constant", "poly", "cosine"], help="fixed, (1 - t/T)^0.9, or a half cosine (recipe's)")
-    add("--warmup-iters", type=int, help="ramp the rate up linearly over the first N steps (recipe's)")
-    add("--class-weights", choices=["median", "sqrt-median", "segnet-tutorial", "none"],
-        help="median frequency balancing, its square root, the tutorial's table, or none (recipe's)")
-    add("--loss-norm", choices=["caffe", "torch"], help="divide the loss by the counted pixels (caffe, default) or their weights")
-    add("--augment", action=argparse.BooleanOptionalAction, help="random flips, scale-and-crop, colour jitter (recipe's)")
-    add("--size", type=parse_size, help="resize images to HxW (recipe's: 96x128 synthetic, 180x240 camvid-cpu, as they are camvid)")
-    add("--val-every", type=int, help="validate every N steps (recipe's)")
-    add("--log-every", type=int, help="read the loss back from the device every N steps (default 10)")
-    add("--workers", type=int, help="background threads decoding images (default 2)")
-    add("--seed", type=int, help="default 0")
-    add("--out", type=Path, help="output folder (default runs/<model>-<date>)")
-    add("--resume", type=Path, help="a run's last.npz to continue from, with its settings (typed options override them)")
+    cli.add_config_options(p)
+    p.add_argument("--out", type=Path, help="output folder (default runs/<model>-<date>)")
+    p.add_argument("--resume", type=Path, help="a run's last.npz: continue it with its settings (typed options win)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (default: refuse)")
     return p
 
 
-def train(args: argparse.Namespace) -> int:
-    """Run ``python -m tinyseg.train`` with parsed ``args``; the exit code."""
-    typed = {k: v for k, v in vars(args).items() if k not in ("recipe", "out", "resume")}
+def read_config(args: argparse.Namespace) -> tuple[TrainConfig, checkpoint.Checkpoint | None]:
+    """The run's TrainConfig (the recipe's, or the resumed checkpoint's, under the typed options),
+    checked with its paths before anything is read or built; and the checkpoint to resume."""
+    typed = {k: v for k, v in vars(args).items() if k not in ("recipe", "out", "resume", "overwrite")}
     resume = None
-    if args.resume is not None:
+    if args.resume is None:
+        config = TrainConfig.from_recipe(args.recipe, **typed)
+    else:
         check_exists("--resume", args.resume, folder=False)
         resume = checkpoint.read(args.resume)  # read once: its settings, then its weights and optimiser
         if not resume.config:
             raise CLIError(f"{args.resume} was not written by tinyseg.train (no saved config); cannot resume")
         config = TrainConfig.from_dict(resume.config).replace(**typed)
-    else:
-        config = TrainConfig.from_recipe(args.recipe, **typed)
     config.check()
-    check_size(config.size, config.model)
+    cli.check_size(config.size, config.model)
     check_exists("--data", None if config.data is None else Path(config.data), folder=True)
     check_exists("--classes", None if config.classes is None else Path(config.classes), folder=False)
-    out = args.out or (args.resume.parent if args.resume else Path("runs") / f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_output("--out", out, folder=True)
+    return config, resume
+
+
+def train(args: argparse.Namespace) -> int:
+    """Run ``python -m tinyseg.train`` with parsed ``args``; the exit code."""
+    config, resume = read_config(args)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or (args.resume.parent if args.resume else Path("runs") / f"{config.model}-{stamp}")
+    cli.check_writable("--out", out, folder=True)
+    cli.check_new_run(out, resuming=resume is not None, overwrite=args.overwrite)
     if config.tf32:
         backend.allow_tf32()
     backend.use(config.backend)
     backend.keep_freed_host_memory()  # big arrays reused, not mapped afresh each step: ~10 % faster on a CPU
 
-    opened = dict(size=config.size, seed=config.seed, skip_bad=config.skip_bad)
-    train_set = open_split(config.data, "train", synthetic=config.synthetic, classes=config.classes, **opened)
+    data, size, seed, skip_bad = config.data, config.size, config.seed, config.skip_bad
+    train_set = open_split(
+        data, "train", size=size, seed=seed, skip_bad=skip_bad, synthetic=config.synthetic, classes=config.classes
+    )
+    val_set = open_split(data, "val", size=size, seed=seed, skip_bad=skip_bad, classes=train_set.classes)
     classes = train_set.classes
-    val_set = open_split(config.data, "val", classes=classes, **opened)
-    describe_data(config.data, classes, train=train_set, val=val_set)
-    if config.class_weights != "none":
-        print(f"computing {config.class_weights} class weights over {len(train_set)} training labels...", file=sys.stderr)
+    if size is None:  # each image as it is: a batch needs them all of one size
+        check_same_size(train_set, "train")
+        check_same_size(val_set, "val")
+    cli.describe_data(config.data, classes, train=train_set, val=val_set, weights=config.class_weights)
     weight = class_weights(config.class_weights, train_set)  # reads every training label
-    report_skipped(train_set)
+    for split in (val_set,) if weight is not None else (train_set, val_set):  # the weights read every train label
+        verify(split)  # every pair read once now, not when the loop reaches it
+    cli.report_skipped(train_set)
 
     tsrandom.manual_seed(config.seed)
     model = models.create(config.model, num_classes=len(classes))
@@ -107,30 +93,31 @@ def train(args: argparse.Namespace) -> int:
         raise CLIError(f"the training set has {len(train_set)} images, fewer than one batch of {config.batch_size}")
     if resume is not None:
         print(f"resuming from {args.resume} at iteration {resume.meta['step']}", file=sys.stderr)
-    callbacks = [ProgressBar(config.batch_size), RunPictures(out, classes)]
+    callbacks = [cli.ProgressBar(config.batch_size), cli.RunPictures(out, classes)]
     try:
-        result = fit(model, build_optimizer(config, model), train_loader, val_loader, config, classes=classes,
-                     weight=weight, out=out, resume=resume, callbacks=callbacks)
+        optimizer = build_optimizer(config, model)
+        result = fit(
+            model,
+            optimizer,
+            train_loader,
+            val_loader,
+            config,
+            classes=classes,
+            weight=weight,
+            out=out,
+            resume=resume,
+            callbacks=callbacks,
+        )
     except TrainingDiverged as exc:
         print(f"tinyseg.train: error: {exc}. Try a lower --lr.", file=sys.stderr)
         return 1
-    if result.interrupted:
-        print(f"\ninterrupted at iteration {result.step}; saved {out / 'last.npz'}. Resume with:\n"
-              f"  python -m tinyseg.train --resume {out / 'last.npz'}", file=sys.stderr)
-        return 130
-    report_skipped(train_set, val_set)
-    final = next((r for r in reversed(result.history) if "miou" in r), None)  # fit validates at the last step
-    scores = "" if final is None else "G {:.1f}  C {:.1f}  mIoU {:.1f} ".format(
-        *(100 * final[k] for k in ("global_acc", "class_acc", "miou")))
-    print(f"done: {result.step} iterations. validation {scores}(best mIoU "
-          f"{100 * result.best_miou:.1f}).\noutputs in {out}: best.npz, last.npz, metrics.jsonl, curves.png, "
-          "val_samples.png, config.json")
-    return 0
+    cli.report_skipped(train_set, val_set)
+    return cli.report_run(result, out)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command("tinyseg.train", lambda: train(args))
+    return cli.run_command("tinyseg.train", lambda: train(args))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,25 @@ from .report import report
 from .timing import count_conv_flops, count_flops, gemm_ceiling, profile_step, time_modes
 from .workloads import MODES, TinysegWorkload, Workload, make_batch, make_workload
 
-__all__ = ["main", "build_parser", "parse_args", "run", "count_conv_flops", "count_flops", "gemm_ceiling",
-           "profile_step", "time_modes", "machine_info", "storage_report", "measure_memory", "memory_worker",
-           "report", "set_threads", "MODES", "Workload", "TinysegWorkload", "make_batch", "make_workload"]
+__all__ = [
+    "main",
+    "build_parser",
+    "parse_args",
+    "run",
+    "count_conv_flops",
+    "count_flops",
+    "gemm_ceiling",
+    "profile_step",
+    "time_modes",
+    "machine_info",
+    "storage_report",
+    "measure_memory",
+    "memory_worker",
+    "report",
+    "set_threads",
+    "MODES",
+    "Workload",
+    "TinysegWorkload",
+    "make_batch",
+    "make_workload",
+]

@@ -25,8 +25,9 @@ DESCRIPTION = "python -m tinyseg.bench: how fast a model trains and predicts, an
 
 def build_parser() -> argparse.ArgumentParser:
     """The bench's options, as ``python -m tinyseg.bench --help`` lists them (docs/performance.md too)."""
-    p = argparse.ArgumentParser(prog="python -m tinyseg.bench", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tinyseg.bench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default="segnet_basic", choices=models.available())
     p.add_argument("--size", type=parse_size, default="360x480", help="HEIGHTxWIDTH (default 360x480)")
     p.add_argument("--batch-size", type=int, default=1)
@@ -34,19 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="both", choices=("inference", "training", "both"))
     p.add_argument("--warmup", type=int, default=1, help="untimed runs per figure (default 1)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per figure; the median is reported")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                   help="BLAS and PyTorch threads (default: all CPUs)")
+    p.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="BLAS and PyTorch threads (default: all CPUs)"
+    )
     p.add_argument("--compare", choices=("torch",), help="also run the PyTorch twin, alternating with tinyseg")
     p.add_argument("--profile", action="store_true", help="time every op (forward and backward) in one extra step")
-    p.add_argument("--ceiling", action="store_true",
-                   help="also time float32 matrix products of the shapes the convolutions use (the GEMM ceiling)")
-    p.add_argument("--storage", action="store_true",
-                   help="SegNet-Basic vs FCN-Basic: decoder storage and inference memory")
+    p.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also time float32 matrix products of the shapes the convolutions use (the GEMM ceiling)",
+    )
+    p.add_argument(
+        "--storage", action="store_true", help="SegNet-Basic vs FCN-Basic: decoder storage and inference memory"
+    )
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs (they start fresh processes)")
-    p.add_argument("--host-malloc", default="default", choices=("default", "keep"),
-                   help="default: glibc maps and unmaps every big array; keep: freed memory is reused "
-                        "(backend.keep_freed_host_memory, what the training command runs with); "
-                        "either way both frameworks alike, as they share the process")
+    p.add_argument(
+        "--host-malloc",
+        default="default",
+        choices=("default", "keep"),
+        help="default: glibc maps and unmaps every big array; keep: freed memory is reused "
+        "(backend.keep_freed_host_memory, what the training command runs with); "
+        "either way both frameworks alike, as they share the process",
+    )
     p.add_argument("--num-classes", type=int, default=11)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write every figure to this JSON file")
@@ -90,9 +100,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures[w.framework][mode] = _speed(times[w.framework][mode], args.batch_size, flops[mode])
             if not args.no_memory:
                 figures[w.framework][mode].update(measure_memory(w.framework, mode, args))
-    result: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
-                              "machine": machine_info(compare), "modes": list(modes),
-                              "flops": flops, "figures": figures}
+    result: dict[str, Any] = {
+        "args": {k: v for k, v in vars(args).items() if k != "memory_worker"},
+        "machine": machine_info(compare),
+        "modes": list(modes),
+        "flops": flops,
+        "figures": figures,
+    }
     if args.ceiling:
         result["ceiling"] = gemm_ceiling(args.size, args.batch_size)
     if args.profile:
@@ -106,6 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tinyseg.bench``: print the tables (and write the JSON); 2 on a usage error."""
+
     def command() -> int:
         args = parse_args(argv)
         if args.host_malloc == "keep":

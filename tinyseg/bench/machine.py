@@ -66,8 +66,12 @@ def _cpu_name() -> str:
 def machine_info(with_torch: bool) -> dict[str, Any]:
     """CPU model and count, versions, which BLAS NumPy uses (its kernel and thread count), the
     GPU on the cupy backend, and PyTorch's version and threads when ``with_torch``."""
-    info: dict[str, Any] = {"cpu": _cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                            "numpy": np.__version__}
+    info: dict[str, Any] = {
+        "cpu": _cpu_name(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         info["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()

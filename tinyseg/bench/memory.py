@@ -54,8 +54,12 @@ def _rss_peak(run: Callable[[], None], times: int = 2) -> dict[str, Any]:
         import resource  # noqa: PLC0415 (Unix only)
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return {"peak_bytes": peak, "start_bytes": before, "step_bytes": max(peak - before, 0),
-            "what": "process RSS" + ("" if exact else " (lifetime peak)")}
+    return {
+        "peak_bytes": peak,
+        "start_bytes": before,
+        "step_bytes": max(peak - before, 0),
+        "what": "process RSS" + ("" if exact else " (lifetime peak)"),
+    }
 
 
 def _cupy_pool_peak(run: Callable[[], None], times: int = 2) -> dict[str, Any]:
@@ -95,10 +99,30 @@ def memory_worker(framework: str, mode: str, args: argparse.Namespace) -> dict[s
 
 def measure_memory(framework: str, mode: str, args: argparse.Namespace, model: str | None = None) -> dict[str, Any]:
     """Run :func:`memory_worker` in a fresh Python process (``--memory-worker``) and return its figures."""
-    cmd = [sys.executable, "-m", "tinyseg.bench", "--memory-worker", framework, mode,
-           "--model", model or args.model, "--size", f"{args.size[0]}x{args.size[1]}",
-           "--batch-size", str(args.batch_size), "--backend", args.backend, "--threads", str(args.threads),
-           "--num-classes", str(args.num_classes), "--seed", str(args.seed), "--host-malloc", args.host_malloc]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tinyseg.bench",
+        "--memory-worker",
+        framework,
+        mode,
+        "--model",
+        model or args.model,
+        "--size",
+        f"{args.size[0]}x{args.size[1]}",
+        "--batch-size",
+        str(args.batch_size),
+        "--backend",
+        args.backend,
+        "--threads",
+        str(args.threads),
+        "--num-classes",
+        str(args.num_classes),
+        "--seed",
+        str(args.seed),
+        "--host-malloc",
+        args.host_malloc,
+    ]
     env = dict(os.environ, **thread_env(args.threads))
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:

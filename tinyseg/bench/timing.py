@@ -14,6 +14,7 @@ Three shapes:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,8 +37,9 @@ def _time(fn: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def time_modes(workloads: Sequence[Workload], modes: tuple[str, ...], warmup: int,
-               repeats: int) -> dict[str, dict[str, list[float]]]:
+def time_modes(
+    workloads: Sequence[Workload], modes: tuple[str, ...], warmup: int, repeats: int
+) -> dict[str, dict[str, list[float]]]:
     """Seconds per run, framework -> mode -> list of ``repeats``, after ``warmup`` untimed runs;
     the frameworks alternate run by run, so that a busy moment slows them all."""
     times: dict[str, dict[str, list[float]]] = {w.framework: {m: [] for m in modes} for w in workloads}
@@ -47,7 +49,7 @@ def time_modes(workloads: Sequence[Workload], modes: tuple[str, ...], warmup: in
                 w.run(mode)
         for _ in range(repeats):
             for w in workloads:
-                times[w.framework][mode].append(_time(lambda w=w: w.run(mode)))
+                times[w.framework][mode].append(_time(functools.partial(w.run, mode)))
     return times
 
 
@@ -75,8 +77,10 @@ def profile_step(workload: TinysegWorkload, mode: str = "training") -> tuple[lis
             total = _time(lambda: workload.run(mode))
     finally:
         del opt.step
-    rows = [{"op": op, "shape": shape, "calls": s.calls, "forward_s": s.forward_s, "backward_s": s.backward_s}
-            for (op, shape), s in sorted(p.by_shape.items(), key=lambda item: -item[1].total_s)]
+    rows = [
+        {"op": op, "shape": shape, "calls": s.calls, "forward_s": s.forward_s, "backward_s": s.backward_s}
+        for (op, shape), s in sorted(p.by_shape.items(), key=lambda item: -item[1].total_s)
+    ]
     if mode == "training":
         rows.append({"op": "SGD.step", "shape": "", "calls": 1, "forward_s": opt_time[0], "backward_s": 0.0})
     return rows, total
@@ -122,7 +126,7 @@ def count_flops(workload: TinysegWorkload, modes: tuple[str, ...]) -> dict[str, 
     flops: dict[str, int] = {}
     counted = {"forward": 0, "backward": 0}
     for mode in modes:
-        with count_conv_flops() as counted:
+        with count_conv_flops() as counted:  # noqa: F811 (the zeros above stand when modes is empty)
             workload.run(mode)
         flops[mode] = counted["forward"] + (counted["backward"] if mode == "training" else 0)
     flops.setdefault("inference", counted["forward"])
@@ -143,8 +147,9 @@ def _rate(a: Any, b: Any, repeats: int) -> float:
     return flops / min(_time(product) for _ in range(repeats)) / 1e9
 
 
-def gemm_ceiling(size: tuple[int, int], batch: int, channels: int = 64, kernel: int = 7,
-                 repeats: int = 3, seed: int = 0) -> list[dict[str, Any]]:
+def gemm_ceiling(
+    size: tuple[int, int], batch: int, channels: int = 64, kernel: int = 7, repeats: int = 3, seed: int = 0
+) -> list[dict[str, Any]]:
     """GFLOP/s of the three products above on the active backend, for images of ``size`` (H, W).
 
     Returns ``[{"name", "shape" (M, K, N[, batch]), "gflops"}]``.
@@ -161,9 +166,11 @@ def gemm_ceiling(size: tuple[int, int], batch: int, channels: int = 64, kernel: 
     def rand(*shape: int) -> Any:
         return xp.asarray(rng.random(shape, dtype=xp.float32))
 
-    cases = [("square", rand(2048, 2048), rand(2048, 2048)),
-             ("forward tile", rand(p, k), rand(k, n)),
-             ("weight-gradient tile", rand(k, p), rand(kernel, p, channels))]
+    cases = [
+        ("square", rand(2048, 2048), rand(2048, 2048)),
+        ("forward tile", rand(p, k), rand(k, n)),
+        ("weight-gradient tile", rand(k, p), rand(kernel, p, channels)),
+    ]
     out = []
     for name, a, b in cases:
         shape = (a.shape[-2], a.shape[-1], b.shape[-1]) + ((b.shape[0],) if b.ndim == 3 else ())

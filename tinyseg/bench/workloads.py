@@ -72,8 +72,9 @@ class TinysegWorkload:
         self.sync()
 
 
-def make_workload(framework: str, model_name: str, x: np.ndarray, labels: np.ndarray, num_classes: int,
-                  seed: int, lr: float = 1e-3) -> Workload:
+def make_workload(
+    framework: str, model_name: str, x: np.ndarray, labels: np.ndarray, num_classes: int, seed: int, lr: float = 1e-3
+) -> Workload:
     """``model_name`` built from ``seed`` on the batch (x: (N, 3, H, W), labels: (N, H, W)), stepped
     by "tinyseg", or by "torch": its PyTorch twin, with the same weights (on CUDA on the cupy backend)."""
     if framework not in FRAMEWORKS:

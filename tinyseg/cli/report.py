@@ -16,17 +16,20 @@ from ..io.storage import save_png
 from ..training.loop import Callback, FitResult
 from ..viz import plot_curves, side_by_side
 
-__all__ = ["describe_data", "report_skipped", "ProgressBar", "RunPictures"]
+__all__ = ["report_run", "describe_data", "report_skipped", "ProgressBar", "RunPictures"]
 
 
-def describe_data(data: Path | str | None, classes: Classes, **splits: Any) -> None:
+def describe_data(data: Path | str | None, classes: Classes, weights: str = "none", **splits: Any) -> None:
     """Say on stderr what a command is about to read: the classes, where they came from, the
-    splits' sizes (``train=ds, val=ds``)."""
+    splits' sizes (``train=ds, val=ds``), and the class weights it will compute over the first."""
     where = "synthetic scenes" if data is None else str(data)
     source = next(iter(splits.values())).classes_source  # every data set says where its classes came from
     ignored = "none ignored" if classes.ignore_index is None else f"label {classes.ignore_index} ignored"
     sizes = ", ".join(f"{len(ds)} {name}" for name, ds in splits.items())
     print(f"data: {where}: {len(classes)} classes, {ignored}; {sizes} images (classes: {source})", file=sys.stderr)
+    if weights != "none":
+        first = next(iter(splits.values()))
+        print(f"computing {weights} class weights over {len(first)} training labels...", file=sys.stderr)
 
 
 def report_skipped(*splits: Any) -> None:
@@ -36,7 +39,9 @@ def report_skipped(*splits: Any) -> None:
         if skipped:
             listed = "; ".join(f"{path}: {reason}" for path, reason in skipped[:10])
             more = f" ... and {len(skipped) - 10} more" if len(skipped) > 10 else ""
-            print(f"skipped {len(skipped)} pair(s) of {getattr(ds, 'split', 'the data')}: {listed}{more}", file=sys.stderr)
+            print(
+                f"skipped {len(skipped)} pair(s) of {getattr(ds, 'split', 'the data')}: {listed}{more}", file=sys.stderr
+            )
 
 
 class ProgressBar(Callback):
@@ -80,3 +85,26 @@ class RunPictures(Callback):
                 img = resize_image(img, label.shape)
             rows.append([img, self.classes.colorize(label), self.classes.colorize(pred)])
         save_png(self.out / "val_samples.png", side_by_side(rows))
+
+
+def report_run(result: FitResult, out: Path) -> int:
+    """The train command's last words: where an interrupted run can resume (exit 130), or the
+    final and best validation and the files written (exit 0)."""
+    if result.interrupted:
+        print(
+            f"\ninterrupted at iteration {result.step}; saved {out / 'last.npz'}. Resume with:\n"
+            f"  python -m tinyseg.train --resume {out / 'last.npz'}",
+            file=sys.stderr,
+        )
+        return 130
+    final = next((r for r in reversed(result.history) if "miou" in r), None)  # fit validates at the last step
+    scores = (
+        ""
+        if final is None
+        else "G {:.1f}  C {:.1f}  mIoU {:.1f} ".format(*(100 * final[k] for k in ("global_acc", "class_acc", "miou")))
+    )
+    print(
+        f"done: {result.step} iterations. validation {scores}(best mIoU {100 * result.best_miou:.1f}).\n"
+        f"outputs in {out}: best.npz, last.npz, metrics.jsonl, curves.png, val_samples.png, config.json"
+    )
+    return 0

@@ -64,8 +64,14 @@ class CamVid(PairedImages):
         ``root/classes.json``, for other data sets kept in this layout. Labels hold class indices.
     """
 
-    def __init__(self, root: str | Path, split: str = "train", strict: bool = True,
-                 layout: str = "auto", classes: Classes | str | Path | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        strict: bool = True,
+        layout: str = "auto",
+        classes: Classes | str | Path | None = None,
+    ) -> None:
         if layout not in ("auto", "list", "folders"):
             raise ValueError(f"CamVid: layout must be 'auto', 'list' or 'folders', got {layout!r}")
         self.root, self.split = Path(root).expanduser(), split
@@ -73,7 +79,9 @@ class CamVid(PairedImages):
         if not self.root.is_dir():
             raise DataError(f"CamVid root {self.root} does not exist or is not a folder")
         self.classes, self.classes_source = given_classes(classes, self.root) or (
-            CAMVID, "CamVid's 11 classes, void 11 (built in)")
+            CAMVID,
+            "CamVid's 11 classes, void 11 (built in)",
+        )
         list_file = self.root / f"{split}.txt"
         if layout == "list" or (layout == "auto" and list_file.is_file()):
             self.layout = "list"
@@ -83,12 +91,13 @@ class CamVid(PairedImages):
             self._keep(*self._pairs_from_folders())
 
     def __repr__(self) -> str:
-        return (f"CamVid(root={str(self.root)!r}, split={self.split!r}, layout={self.layout!r}, "
-                f"pairs={len(self)}, skipped={len(self.skipped)})")
+        return (
+            f"CamVid(root={str(self.root)!r}, split={self.split!r}, layout={self.layout!r}, "
+            f"pairs={len(self)}, skipped={len(self.skipped)})"
+        )
 
     def _available_splits(self) -> str:
-        names = sorted(p.name for p in self.root.iterdir()
-                       if p.is_dir() and (self.root / f"{p.name}annot").is_dir())
+        names = sorted(p.name for p in self.root.iterdir() if p.is_dir() and (self.root / f"{p.name}annot").is_dir())
         return ", ".join(names) or "none"
 
     def _pairs_from_folders(self) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
@@ -104,7 +113,7 @@ class CamVid(PairedImages):
     def _resolve(self, token: str) -> Path:
         """A path from a list file: /SegNet/CamVid/... (or any .../CamVid/...) against root."""
         if token.startswith(LIST_PREFIX):
-            return self.root / token[len(LIST_PREFIX):]
+            return self.root / token[len(LIST_PREFIX) :]
         path = Path(token)
         if path.is_absolute():
             if not path.exists() and "/CamVid/" in token:
@@ -143,8 +152,9 @@ class CamVid(PairedImages):
             elif found[1] is None:
                 problems.append((str(listed[1]), f"label {listed[1]} of image {found[0]} not found {where}"))
             elif found[0].stem != found[1].stem:
-                problems.append((str(found[0]), f"image {found[0]} is paired with label {found[1]}, "
-                                                f"whose stem differs {where}"))
+                problems.append(
+                    (str(found[0]), f"image {found[0]} is paired with label {found[1]}, whose stem differs {where}")
+                )
             else:
                 pairs.append((found[0], found[1]))
         return pairs, problems

@@ -10,6 +10,7 @@ import functools
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Region", "Canvas", "box", "centres", "ellipse", "trapezoid", "skew", "line"]
 
@@ -95,9 +96,11 @@ def _noise_bank(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Noise textures of twice the scene size, drawn once per size; each scene views them at
     random offsets. Drawing fresh noise for every scene would cost more than painting it."""
     rng = np.random.default_rng(2009)
-    bank = (rng.standard_normal((2 * h, 2 * w), dtype=np.float32),
-            _smooth_noise(rng, 2 * h, 2 * w, cell=max(2, h // 16)),
-            rng.integers(0, 4, (2 * h, 2 * w), dtype=np.uint8))
+    bank = (
+        rng.standard_normal((2 * h, 2 * w), dtype=np.float32),
+        _smooth_noise(rng, 2 * h, 2 * w, cell=max(2, h // 16)),
+        rng.integers(0, 4, (2 * h, 2 * w), dtype=np.uint8),
+    )
     for a in bank:
         a.flags.writeable = False
     return bank
@@ -116,17 +119,18 @@ class Canvas:
         self.label = np.zeros((h, w), np.uint8)
         grain, blotch, bits = _noise_bank(h, w)
         oy, ox, by, bx, sy, sx = rng.integers(0, (h, w, h, w, h, w))
-        self.grain = grain[oy:oy + h, ox:ox + w]     # fine grain, unit variance
-        self.blotch = blotch[by:by + h, bx:bx + w]   # blotchy texture, unit variance
-        self.bits = bits[sy:sy + h, sx:sx + w]       # two random bits per pixel, for the void seams
+        self.grain = grain[oy : oy + h, ox : ox + w]  # fine grain, unit variance
+        self.blotch = blotch[by : by + h, bx : bx + w]  # blotchy texture, unit variance
+        self.bits = bits[sy : sy + h, sx : sx + w]  # two random bits per pixel, for the void seams
 
-    def colour(self, base: np.ndarray, spread: float = 15.0) -> np.ndarray:
+    def colour(self, base: ArrayLike, spread: float = 15.0) -> np.ndarray:
         """``base`` RGB with a random shift of its brightness and of each channel."""
         shift = self.rng.normal(0.0, spread, 4)
         return np.asarray(base, np.float32) + (shift[:3] + shift[3]).astype(np.float32)
 
-    def paint(self, region: Region | None, cls: int | None, colour: np.ndarray,
-              grain: float = 5.0, blotch: float = 0.0) -> None:
+    def paint(
+        self, region: Region | None, cls: int | None, colour: ArrayLike, grain: float = 5.0, blotch: float = 0.0
+    ) -> None:
         """Fill ``region`` with ``colour`` (RGB, or (3, rows, 1) for a vertical gradient) plus
         texture; cls None paints the image only (details such as windows)."""
         if region is None:

@@ -17,19 +17,20 @@ Prefetch. With ``workers > 0`` a thread pool decodes and augments whole batches 
 consumer, at most ``prefetch`` of them at a time (a bounded queue). Pillow releases the GIL while
 it decodes, so loading overlaps the model's work. Batches come out in order.
 
-Labels are checked here, on the host, when the data set names its classes (``num_classes`` and
-``ignore_index`` attributes, as CamVid and SyntheticScenes have): a value that is neither a class
-nor the void label stops the run with the item's index, before any GPU work. The loss and the
-metrics then need not check on the device, where every check would make the GPU wait. Labels
-travel as uint8 (1 byte a pixel instead of int64's 8); a label set that does not fit a byte stays
-int64.
+Labels are checked once, on the host, before any GPU work, so that the loss and the metrics need
+not check on the device (where every check would make the GPU wait). The readers check them where
+they enter (CamVid and FolderDataset when a label is read, SyntheticScenes by construction: their
+``checks_labels`` is True); for any other data set that names its classes (``num_classes`` and
+``ignore_index``) the loader checks each batch: a value that is neither a class nor the void label
+stops the run with the item's index. Labels travel as uint8 (1 byte a pixel instead of int64's 8);
+a label set that does not fit a byte stays int64.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -56,9 +57,17 @@ class DataLoader:
     prefetch: batches loaded ahead at most (default 2 * workers).
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, seed: int = 0,
-                 transforms: Transform | None = None, workers: int = 0, drop_last: bool = False,
-                 prefetch: int | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        seed: int = 0,
+        transforms: Transform | None = None,
+        workers: int = 0,
+        drop_last: bool = False,
+        prefetch: int | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         if workers < 0:
@@ -91,7 +100,7 @@ class DataLoader:
     def batch_indices(self, epoch: int) -> list[np.ndarray]:
         """The item indices of each batch of ``epoch``."""
         order = self.order(epoch)
-        return [order[i:i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
+        return [order[i : i + self.batch_size] for i in range(0, len(self) * self.batch_size, self.batch_size)]
 
     def load_item(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Item ``index`` of ``epoch``, augmented: (image (H, W, 3), label (H, W)) NumPy arrays."""
@@ -101,25 +110,21 @@ class DataLoader:
             image, label = self.transforms(image, label, rng)
         return image, label
 
-    def load_batch(self, epoch: int, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    def load_batch(self, epoch: int, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stacked items as NumPy arrays: images float32 (N, 3, H, W), labels uint8 (N, H, W) (int64
-        when a value does not fit a byte). Raises DataError for a label outside the data set's classes."""
+        when a value does not fit a byte). Raises DataError for items of different sizes, and for a
+        label outside the data set's classes when the data set does not check its own labels."""
         items = [self.load_item(epoch, i) for i in indices]
-        shapes = {(im.shape, lb.shape) for im, lb in items}
-        if len(shapes) > 1 or items[0][0].ndim != 3 or items[0][0].shape[2] != 3:
-            detail = ", ".join(f"item {i}: image {im.shape} label {lb.shape}" for i, (im, lb) in zip(indices, items))
-            raise ValueError(
-                f"DataLoader: cannot stack a batch, items must share one size with 3-channel "
-                f"images (add transforms.Resize(size) or RandomScaleCrop(size=...)); {detail}"
-            )
+        _check_stackable(items, indices)
         images = np.stack([im for im, _ in items]).astype(np.float32, copy=False)
         labels = np.stack([lb for _, lb in items])
-        self._check_labels(labels, indices)
+        if not getattr(self.dataset, "checks_labels", False):
+            self._check_labels(labels, indices)
         small = labels.size == 0 or (labels.min() >= 0 and labels.max() <= 255)
         labels = labels.astype(np.uint8 if small else np.int64, copy=False)
         return np.ascontiguousarray(images.transpose(0, 3, 1, 2)), labels
 
-    def _check_labels(self, labels: np.ndarray, indices: Sequence[int]) -> None:
+    def _check_labels(self, labels: np.ndarray, indices: Sequence[int] | np.ndarray) -> None:
         """DataError naming the item and values when a label is neither a class nor the void label."""
         k, void = getattr(self.dataset, "num_classes", None), getattr(self.dataset, "ignore_index", None)
         if k is None:
@@ -134,16 +139,16 @@ class DataLoader:
                 f"the classes 0..{k - 1} (void: {void}); fix the data set or its num_classes / ignore_index"
             )
 
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+    def __iter__(self) -> Generator[tuple[Any, Any], None, None]:
         return self.iter_from(self.epoch, 0)
 
-    def iter_from(self, epoch: int, start_batch: int = 0) -> Iterator[tuple[Any, Any]]:
+    def iter_from(self, epoch: int, start_batch: int = 0) -> Generator[tuple[Any, Any], None, None]:
         """Batches ``start_batch``, ``start_batch + 1``, ... of ``epoch``: the tail of a full pass."""
         if not 0 <= start_batch <= len(self):
             raise ValueError(f"DataLoader.iter_from: start_batch must lie in 0..{len(self)}, got {start_batch}")
         return self._batches(int(epoch), self.batch_indices(epoch)[start_batch:])
 
-    def _batches(self, epoch: int, batches: list[np.ndarray]) -> Iterator[tuple[Any, Any]]:
+    def _batches(self, epoch: int, batches: list[np.ndarray]) -> Generator[tuple[Any, Any], None, None]:
         if self.workers == 0:
             for indices in batches:
                 yield self._to_device(self.load_batch(epoch, indices))
@@ -158,9 +163,9 @@ class DataLoader:
                         break
                 while pending:
                     batch = pending.popleft().result()
-                    indices = next(todo, None)
-                    if indices is not None:
-                        pending.append(pool.submit(self.load_batch, epoch, indices))
+                    following = next(todo, None)
+                    if following is not None:
+                        pending.append(pool.submit(self.load_batch, epoch, following))
                     yield self._to_device(batch)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -171,9 +176,31 @@ class DataLoader:
         return backend.to_device(batch[0]), backend.to_device(batch[1])
 
 
-def time_batches(dataset: Any, batch_size: int = 4, workers: Sequence[int] = (0, 2), batches: int = 12,
-                 transforms: Transform | None = None, step_s: float = 0.0,
-                 seed: int = 0) -> dict[int, dict[str, float]]:
+def _check_stackable(items: list[tuple[np.ndarray, np.ndarray]], indices: Sequence[int] | np.ndarray) -> None:
+    """DataError naming the items and their shapes unless every image is (H, W, 3) and every label
+    (H, W) of one size: a batch is one array."""
+    odd = [(i, im.shape) for i, (im, _) in zip(indices, items) if im.ndim != 3 or im.shape[2] != 3]
+    if odd:
+        raise DataError(f"DataLoader: item {odd[0][0]} has an image of shape {odd[0][1]}; expected (H, W, 3) RGB")
+    first = (items[0][0].shape, items[0][1].shape)
+    for i, (im, lb) in zip(indices, items):
+        if (im.shape, lb.shape) != first:
+            raise DataError(
+                f"DataLoader: cannot batch items of different sizes: item {int(indices[0])} is image {first[0]} "
+                f"label {first[1]}, item {int(i)} is image {im.shape} label {lb.shape}; give --size HxW "
+                "(resizes every image), or add transforms.Resize(size) in Python"
+            )
+
+
+def time_batches(
+    dataset: Any,
+    batch_size: int = 4,
+    workers: Sequence[int] = (0, 2),
+    batches: int = 12,
+    transforms: Transform | None = None,
+    step_s: float = 0.0,
+    seed: int = 0,
+) -> dict[int, dict[str, float]]:
     """Measure the prefetch benefit: seconds per batch for each number of workers.
 
     The consumer "trains" for ``step_s`` seconds per batch (a sleep standing in for the model).

@@ -23,8 +23,16 @@ from .camvid import CAMVID_MEAN, CAMVID_STD
 from .classes import VOID_INDEX
 
 __all__ = [
-    "Compose", "Normalize", "ToFloat", "RandomHorizontalFlip", "ColorJitter",
-    "RandomScaleCrop", "Resize", "resize_image", "resize_label", "normalize",
+    "Compose",
+    "Normalize",
+    "ToFloat",
+    "RandomHorizontalFlip",
+    "ColorJitter",
+    "RandomScaleCrop",
+    "Resize",
+    "resize_image",
+    "resize_label",
+    "normalize",
 ]
 
 
@@ -32,9 +40,11 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear resize (antialiased when shrinking). image: (H, W, 3) uint8 or float -> size (h, w)."""
     h, w = size
     if image.dtype == np.uint8:
-        return np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR))
-    channels = [Image.fromarray(image[..., c].astype(np.float32)).resize((w, h), Image.BILINEAR)
-                for c in range(image.shape[2])]
+        return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.BILINEAR))
+    channels = [
+        Image.fromarray(image[..., c].astype(np.float32)).resize((w, h), Image.Resampling.BILINEAR)
+        for c in range(image.shape[2])
+    ]
     return np.stack([np.asarray(c) for c in channels], axis=-1).astype(image.dtype)
 
 
@@ -63,8 +73,7 @@ class Compose:
     def __post_init__(self) -> None:
         object.__setattr__(self, "transforms", tuple(self.transforms))
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         _check("Compose input", image, label)
         for t in self.transforms:
             image, label = t(image, label, rng)
@@ -82,8 +91,7 @@ class Normalize:
     mean: Sequence[float] = CAMVID_MEAN
     std: Sequence[float] = CAMVID_STD
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         return normalize(image, self.mean, self.std), label
 
 
@@ -102,8 +110,7 @@ class ToFloat:
     the normalising. The DataLoader casts to float32 anyway; this makes the choice explicit.
     """
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         return image.astype(np.float32), label
 
 
@@ -113,8 +120,7 @@ class RandomHorizontalFlip:
 
     p: float = 0.5
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if rng.random() < self.p:
             return image[:, ::-1], label[:, ::-1]
         return image, label
@@ -130,8 +136,7 @@ class ColorJitter:
     brightness: float = 0.25
     contrast: float = 0.25
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         b = np.float32(1.0 + rng.uniform(-self.brightness, self.brightness))
         c = np.float32(1.0 + rng.uniform(-self.contrast, self.contrast))
         x = image.astype(np.float32) * b
@@ -162,11 +167,12 @@ class RandomScaleCrop:
         if not 0 < self.scale[0] <= self.scale[1]:
             raise ValueError(f"RandomScaleCrop: scale must be (low, high) with 0 < low <= high, got {self.scale}")
         if self.ignore_index is None and self.scale[0] < 1:
-            raise ValueError(f"RandomScaleCrop: scale {self.scale} goes below 1, which pads the label, but "
-                             "ignore_index is None (no label value to pad with); use scales >= 1")
+            raise ValueError(
+                f"RandomScaleCrop: scale {self.scale} goes below 1, which pads the label, but "
+                "ignore_index is None (no label value to pad with); use scales >= 1"
+            )
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         H, W = label.shape
         ch, cw = self.size or (H, W)
         s = rng.uniform(*self.scale)
@@ -175,14 +181,16 @@ class RandomScaleCrop:
         image, label = resize_image(image, (sh, sw)), resize_label(label, (sh, sw))
         if sh < ch or sw < cw:
             if self.ignore_index is None:
-                raise ValueError(f"RandomScaleCrop: the image scaled to {sh}x{sw} is smaller than the crop "
-                                 f"{ch}x{cw} and ignore_index is None (no label value to pad with)")
+                raise ValueError(
+                    f"RandomScaleCrop: the image scaled to {sh}x{sw} is smaller than the crop "
+                    f"{ch}x{cw} and ignore_index is None (no label value to pad with)"
+                )
             ph, pw = max(ch - sh, 0), max(cw - sw, 0)
             image = np.pad(image, ((0, ph), (0, pw), (0, 0)), constant_values=self.fill)
             label = np.pad(label, ((0, ph), (0, pw)), constant_values=self.ignore_index)
         y0 = int(u * (image.shape[0] - ch + 1))
         x0 = int(v * (image.shape[1] - cw + 1))
-        return image[y0:y0 + ch, x0:x0 + cw], label[y0:y0 + ch, x0:x0 + cw]
+        return image[y0 : y0 + ch, x0 : x0 + cw], label[y0 : y0 + ch, x0 : x0 + cw]
 
 
 @dataclass(frozen=True)
@@ -191,8 +199,7 @@ class Resize:
 
     size: tuple[int, int]
 
-    def __call__(self, image: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if image.shape[:2] == tuple(self.size):
             return image, label
         return resize_image(image, self.size), resize_label(label, self.size)

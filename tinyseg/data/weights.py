@@ -15,8 +15,9 @@ __all__ = ["median_frequency_weights"]
 _FROM_DATA: Any = object()  # default: the data set's own classes (CamVid's 11 and void 11 for plain labels)
 
 
-def median_frequency_weights(labels: Iterable[Any], num_classes: int | None = None,
-                             ignore_index: int | None = _FROM_DATA) -> np.ndarray:
+def median_frequency_weights(
+    labels: Iterable[Any], num_classes: int | None = None, ignore_index: int | None = _FROM_DATA
+) -> np.ndarray:
     """Median-frequency class weights (Eigen & Fergus), as SegNet weights its loss.
 
     labels: label maps (H, W) of integers, or a dataset (its ``iter_labels()`` when it has one,

@@ -13,6 +13,7 @@ arrays, scatter with repeated indices, synchronisation) lives here.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -66,8 +67,7 @@ def _load_cupy() -> ModuleType:
         ) from None
     if count == 0:
         raise BackendError(
-            "CuPy is installed but this machine has no CUDA GPU. "
-            "Use the default backend: tinyseg.backend.use('numpy')."
+            "CuPy is installed but this machine has no CUDA GPU. Use the default backend: tinyseg.backend.use('numpy')."
         )
     return cupy
 
@@ -176,7 +176,7 @@ def bincount(x: Any, length: int) -> Any:
     return np.bincount(x, minlength=length)
 
 
-def default_rng(seed: int | None = None) -> Any:
+def default_rng(seed: int | Sequence[int] | None = None) -> Any:
     """A random generator of the active backend (``numpy.random.Generator`` or CuPy's twin).
 
     Use it for randomness inside ops (dropout masks); draw model weights with a NumPy generator

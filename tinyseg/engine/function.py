@@ -20,11 +20,20 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import backend
 
-__all__ = ["Function", "Context", "no_grad", "is_grad_enabled", "op_hook", "OpHook", "sum_to_shape"]
+__all__ = [
+    "Function",
+    "Context",
+    "no_grad",
+    "is_grad_enabled",
+    "is_differentiable",
+    "op_hook",
+    "OpHook",
+    "sum_to_shape",
+]
 
 _grad_enabled = True
 
@@ -41,7 +50,7 @@ _Tensor: Any = None  # the Tensor class of tensor.py, handed over by use_tensor_
 def use_tensor_type(cls: type) -> None:
     """Wrap every op's result in ``cls``: tensor.py calls this once, right after defining Tensor
     (it imports this module, so this module cannot import it back)."""
-    global _Tensor
+    global _Tensor  # noqa: PLW0603 (set once, by tensor.py, to break the import cycle)
     _Tensor = cls
 
 
@@ -53,7 +62,7 @@ def is_grad_enabled() -> bool:
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
     """Run ops without recording the graph (inference, optimiser updates, numerical checks)."""
-    global _grad_enabled
+    global _grad_enabled  # noqa: PLW0603 (the one switch no_grad flips, as torch's)
     previous, _grad_enabled = _grad_enabled, False
     try:
         yield
@@ -89,6 +98,11 @@ class Context:
         self.needs_input_grad = needs_input_grad
         self.saved_tensors: tuple[Any, ...] = ()
 
+    if TYPE_CHECKING:  # forward sets any attribute it likes (ctx.shape, ctx.axis, ...); backward reads it back
+
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep ``arrays`` for the backward pass (read them back from ``ctx.saved_tensors``)."""
         self.saved_tensors = arrays
@@ -114,7 +128,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        """Run the op on Tensors (or plain values) and record it in the graph when needed."""
+        """Run the op on Tensors (or plain values) and record it in the graph when needed: a
+        gradient is enabled, an input requires one, and the result is floating point."""
         needs = tuple(isinstance(a, _Tensor) and a.requires_grad for a in args)
         ctx = Context(needs)
         raw = [a.data if isinstance(a, _Tensor) else a for a in args]
@@ -128,12 +143,17 @@ class Function:
             out, *rest = out
             extras = tuple(_Tensor._of(e) for e in rest)
         result = _Tensor._of(out)
-        if _grad_enabled and any(needs):
+        if _grad_enabled and any(needs) and is_differentiable(out):  # an int result (a cast) records nothing
             result.requires_grad = True
             result._ctx = ctx
             result._fn = cls
             result._parents = tuple(args)
         return (result, *extras) if extras else result
+
+
+def is_differentiable(array: Any) -> bool:
+    """True for a floating-point array: the only kind that can carry a gradient (as in PyTorch)."""
+    return array.dtype.kind == "f"
 
 
 def _device(x: Any) -> str:
@@ -161,7 +181,7 @@ def _argument_names(fn: type[Function]) -> tuple[str, ...]:
     """The names of ``fn.forward``'s positional arguments after ``ctx`` (cached per op)."""
     if fn not in _names:
         code = fn.forward.__code__
-        _names[fn] = code.co_varnames[1:code.co_argcount]
+        _names[fn] = code.co_varnames[1 : code.co_argcount]
     return _names[fn]
 
 

@@ -25,8 +25,26 @@ from typing import Any
 from . import backend
 from .function import Context, Function
 
-__all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Sqrt", "Abs", "Cast",
-           "MatMul", "Sum", "Mean", "Max", "Reshape", "Permute", "GetItem"]
+__all__ = [
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Neg",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Abs",
+    "Cast",
+    "MatMul",
+    "Sum",
+    "Mean",
+    "Max",
+    "Reshape",
+    "Permute",
+    "GetItem",
+]
 
 
 # ---- elementwise ---------------------------------------------------------------------------------
@@ -217,8 +235,7 @@ def _expand_reduced(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool
     if keepdims:
         return grad
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    axes = sorted(ax % len(shape) for ax in axes)
-    for ax in axes:
+    for ax in sorted(a % len(shape) for a in axes):
         grad = backend.xp_of(grad).expand_dims(grad, ax)
     return grad
 

@@ -107,11 +107,15 @@ class Profile:
             rows = [((name, ""), s) for name, s in self.stats.items()]
         width = 20 if by_shape else 0
         wall = self.wall_s or sum(s.total_s for _, s in rows) or 1.0
-        lines = [f"{'op':22}{'input shape' if by_shape else '':>{width}}{'calls':>8}{'forward s':>12}"
-                 f"{'backward s':>12}{'share':>8}"]
+        lines = [
+            f"{'op':22}{'input shape' if by_shape else '':>{width}}{'calls':>8}{'forward s':>12}"
+            f"{'backward s':>12}{'share':>8}"
+        ]
         for (name, shape), s in rows:
-            lines.append(f"{name:22}{shape:>{width}}{s.calls:>8}{s.forward_s:>12.3f}{s.backward_s:>12.3f}"
-                         f"{s.total_s / wall:>8.1%}")
+            lines.append(
+                f"{name:22}{shape:>{width}}{s.calls:>8}{s.forward_s:>12.3f}{s.backward_s:>12.3f}"
+                f"{s.total_s / wall:>8.1%}"
+            )
         if self.wall_s:
             rest = self.wall_s - sum(s.total_s for _, s in rows)
             lines.append(f"{'(outside ops)':22}{'':>{width}}{'':>8}{rest:>24.3f}{rest / wall:>8.1%}")

@@ -32,10 +32,10 @@ __all__ = ["manual_seed", "init_generator", "dropout_generator", "fork_rng"]
 Seed = int | Sequence[int] | None
 
 _state: dict[str, Any] = {
-    "seed": None,                        # what manual_seed was last given (None: OS entropy)
-    "init": np.random.default_rng(),     # weights, on the host
-    "dropout": {},                       # backend name -> that backend's dropout generator
-    "forks": [],                         # the generators of the open fork_rng blocks, innermost last
+    "seed": None,  # what manual_seed was last given (None: OS entropy)
+    "init": np.random.default_rng(),  # weights, on the host
+    "dropout": {},  # backend name -> that backend's dropout generator
+    "forks": [],  # the generators of the open fork_rng blocks, innermost last
 }
 
 

@@ -11,12 +11,19 @@ The graph is public, read-only and PyTorch-shaped: ``t.grad_fn`` is the Function
 ``t`` (None for a leaf), ``t.is_leaf`` says which, and ``t.inputs`` lists the tensors it was made
 from. ``tinyseg.viz.draw_graph`` draws a graph from those three alone.
 
+Only floating-point tensors can require gradients (an integer or boolean tensor raises, as in
+PyTorch), and an op whose result is not floating point (a cast to int) records nothing.
+``backward()`` frees the graph it walked, as PyTorch frees its saved tensors: every op node keeps
+its ``grad_fn`` but drops its Context and its ``inputs``, and a second ``backward()`` that reaches
+such a node raises; ``backward(retain_graph=True)`` keeps the graph for another walk.
+
 Why this file is longer than the others (about 350 lines): Tensor is one class, read as one:
 its data, its graph, its backward and every operator it has.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from . import backend, function, ops
@@ -31,6 +38,7 @@ class Tensor:
     ``data``: the array. ``grad``: the gradient after ``backward`` (leaves only), same shape.
     The data goes to the active backend (a copy when it lives on the other device).
     Python numbers and lists become float32 (ints stay ints); existing arrays keep their dtype.
+    ``requires_grad``: only for a floating-point dtype (RuntimeError otherwise, as in PyTorch).
     """
 
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
@@ -49,7 +57,8 @@ class Tensor:
     def _init(self, data: Any, requires_grad: bool) -> None:
         self.data = data
         self.grad: Any = None
-        self.requires_grad = requires_grad
+        self._requires_grad = False
+        self.requires_grad = requires_grad  # checked: floating point only
         self._ctx: Context | None = None
         self._fn: type[Function] | None = None
         self._parents: tuple[Any, ...] = ()
@@ -97,7 +106,22 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor._of(self.data)
 
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ops on this tensor record the graph, so that ``backward()`` reaches it."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag and not function.is_differentiable(self.data):
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got dtype {self.data.dtype} "
+                "(cast it first: x.astype('float32'))"
+            )
+        self._requires_grad = bool(flag)
+
     def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor (floating point only, as above)."""
         self.requires_grad = flag
         return self
 
@@ -105,8 +129,8 @@ class Tensor:
     @property
     def grad_fn(self) -> type[Function] | None:
         """The Function that made this tensor (its ``__name__`` is the op's name), or None for a
-        leaf. Like PyTorch's: recorded only when a gradient is wanted, and cleared once
-        ``backward()`` has walked the graph (unless ``retain_graph=True``)."""
+        leaf. Like PyTorch's: recorded only when a gradient is wanted, and kept after
+        ``backward()`` (which frees what the op saved, not its name)."""
         return self._fn
 
     @property
@@ -119,7 +143,9 @@ class Tensor:
     def inputs(self) -> tuple[Tensor, ...]:
         """The tensors ``grad_fn`` was applied to, in argument order (plain numbers and arrays
         left out); empty for a leaf. Following ``inputs`` from a loss reaches every tensor that
-        it was computed from."""
+        it was computed from, until ``backward()`` frees the graph: then they are empty too
+        (keeping them would keep every intermediate array alive as long as the loss), unless
+        it was called with ``retain_graph=True``."""
         return tuple(p for p in self._parents if isinstance(p, Tensor))
 
     # ---- the backward pass ------------------------------------------------------------
@@ -151,32 +177,43 @@ class Tensor:
         ``grad``: upstream gradient, same shape as ``self`` (default: ones, for a scalar loss): a
         Tensor, a NumPy or CuPy array (moved to ``self``'s device) or a nested list.
         Gradients add up: a tensor used twice receives the sum, and ``.grad`` accumulates across
-        calls until zeroed. Unless ``retain_graph``, the graph is freed as it is walked.
+        calls until zeroed (each call on a new graph, or on one kept with ``retain_graph``).
+        ``retain_graph``: keep the graph so that it can be walked again. Without it, as in
+        PyTorch, every op node walked drops what its forward saved (its Context) and its
+        ``inputs``, keeping ``grad_fn``; a later ``backward()`` that reaches one raises a
+        RuntimeError before any ``.grad`` changes.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad")
         if grad is None:
             if self.size != 1:
-                raise RuntimeError(
-                    f"backward() without a gradient needs a one-element tensor, got shape {self.shape}"
-                )
+                raise RuntimeError(f"backward() without a gradient needs a one-element tensor, got shape {self.shape}")
             grad = backend.xp_of(self.data).ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
             grad = backend.to_device(grad, like=self.data, dtype=None if backend.is_array(grad) else self.dtype)
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} != tensor shape {self.shape}")
+        order = self._topological_order()
+        for node in order:
+            if node._fn is not None and node._ctx is None:  # an op node that a backward() has freed
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time: {node._fn.__name__}'s saved "
+                    "arrays were freed by the first backward(). Specify retain_graph=True in the first "
+                    "backward() if you need to backward through the graph a second time."
+                )
         grads: dict[int, Any] = {id(self): grad}
-        for node in reversed(self._topological_order()):
+        for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if node._ctx is None:  # a leaf
+            if node._fn is None:  # a leaf
                 node.grad = g if node.grad is None else node.grad + g
                 continue
             fn, ctx = node._fn, node._ctx
+            assert ctx is not None  # checked above: the graph was not freed
             if function._hooks:  # a profile (or another op hook) is watching
-                parent_grads = function.run_hooked(fn, "backward", ctx, (g,), lambda: fn.backward(ctx, g))
+                parent_grads = function.run_hooked(fn, "backward", ctx, (g,), functools.partial(fn.backward, ctx, g))
             else:
                 parent_grads = fn.backward(ctx, g)
             if not isinstance(parent_grads, tuple):
@@ -187,8 +224,8 @@ class Tensor:
                 pg = function.sum_to_shape(pg, parent.shape)
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
-            if not retain_graph:
-                node._ctx, node._fn, node._parents = None, None, ()
+            if not retain_graph:  # free what the forward saved, keep grad_fn (as PyTorch)
+                node._ctx, node._parents = None, ()
 
     # ---- operators: each one Function of engine/ops.py ------------------------------------
     def _operand(self, other: Any) -> Tensor:
@@ -324,7 +361,7 @@ class Tensor:
         return self.permute(*axes)
 
     @property
-    def T(self) -> Tensor:
+    def T(self) -> Tensor:  # noqa: N802 (numpy's and torch's name)
         return self.permute(*reversed(range(self.ndim)))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -345,4 +382,3 @@ def as_tensor(x: Any) -> Tensor:
     """``x`` itself if it is a Tensor, else ``Tensor(x)``: how every op in ``tinyseg.functional``
     accepts plain arrays as well as Tensors."""
     return x if isinstance(x, Tensor) else Tensor(x)
-

@@ -116,4 +116,3 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     if not training or p == 0.0:
         return x
     return Dropout.apply(x, p=float(p), generator=generator if generator is not None else random.dropout_generator())
-

@@ -11,8 +11,24 @@ from typing import Any
 
 from ..engine.tensor import Tensor, as_tensor
 
-__all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "cast",
-           "matmul", "sum", "mean", "reshape", "permute"]
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "cast",
+    "matmul",
+    "sum",
+    "mean",
+    "reshape",
+    "permute",
+]
 
 
 def add(a: Tensor, b: Tensor) -> Tensor:

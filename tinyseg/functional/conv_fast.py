@@ -44,8 +44,9 @@ With 3 channels a row window is only kw*3 wide, too thin for a fast product, and
 NO_PADS: Pads = ((0, 0), (0, 0))
 
 
-def _geometry(x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], pads: Pads,
-              dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+def _geometry(
+    x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], pads: Pads, dilation: tuple[int, int]
+) -> tuple[int, int, int, int]:
     """(Hp, Hq, Ho, Wo): padded rows per image (a multiple of sh), output rows per image in the
     tall output (gap rows included), real output rows and columns."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
@@ -55,17 +56,24 @@ def _geometry(x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[i
     return hp, hp // sh, output_size(h, kh, sh), output_size(w, kw, sw)
 
 
-def _path(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int], pads: Pads,
-          dilation: tuple[int, int]) -> str:
-    o, c, kh, kw = w_shape
+def _path(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int], pads: Pads, dilation: tuple[int, int]
+) -> str:
+    _o, c, kh, kw = w_shape
     if (kh, kw) == (1, 1) and stride == dilation == (1, 1) and pads == NO_PADS:
         return "pointwise"
     return "folded" if c * kh * kw <= FOLD_LIMIT else "rows"
 
 
-def tile_plan(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, int], pads: Pads,
-              dilation: tuple[int, int] = (1, 1), itemsize: int = 4,
-              budget: int | None = None) -> list[tuple[int, int]]:
+def tile_plan(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    stride: tuple[int, int],
+    pads: Pads,
+    dilation: tuple[int, int] = (1, 1),
+    itemsize: int = 4,
+    budget: int | None = None,
+) -> list[tuple[int, int]]:
     """The tiles (row ranges of the tall image) that :func:`forward` and :func:`weight_grad` cut an
     input of ``x_shape`` (N, C, H, W) into for a weight of ``w_shape`` (O, C, kh, kw): one matrix
     product each. ``budget``: bytes per tile matrix (default: the active backend's)."""
@@ -167,7 +175,7 @@ def weight_grad(x: Any, grad: Any, kernel_size: tuple[int, int], stride: tuple[i
         win = windows(tall, kernel_size, stride, channels_last=True)[0]
         gw = xp.zeros((kh * kw * c, o), dtype=x.dtype)
         for r0, r1 in tiles:
-            gw += win[r0:r1].reshape(-1, gw.shape[0]).T @ g[top + r0:top + r1].reshape(-1, o)
+            gw += win[r0:r1].reshape(-1, gw.shape[0]).T @ g[top + r0 : top + r1].reshape(-1, o)
         return gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
     rwin = _row_windows(tall, kw, sw)
     gw = xp.zeros((kh, kw * c, o), dtype=x.dtype)
@@ -183,12 +191,13 @@ def _shifted(g: Any, top: int, r0: int, r1: int, kh: int, sh: int) -> Any:
     xp = backend.xp_of(g)
     rows, wo, o = r1 - r0, g.shape[1], g.shape[2]
     if sh == 1:
-        view = xp.lib.stride_tricks.as_strided(g[top + r0 - (kh - 1):], shape=(kh, rows * wo, o),
-                                                strides=(g.strides[0], g.strides[1], g.strides[2]))
+        view = xp.lib.stride_tricks.as_strided(
+            g[top + r0 - (kh - 1) :], shape=(kh, rows * wo, o), strides=(g.strides[0], g.strides[1], g.strides[2])
+        )
         return view[::-1]  # view[j] starts j rows below g[top + r0 - (kh - 1)]
     out = xp.zeros((kh, rows, wo, o), dtype=g.dtype)
     for i in range(kh):
         src = _shift(r0, r1, i, sh)
         if src is not None:
-            out[i, src[0]] = g[top + src[1].start:top + src[1].stop]
+            out[i, src[0]] = g[top + src[1].start : top + src[1].stop]
     return out.reshape(kh, rows * wo, o)

@@ -50,13 +50,14 @@ class Bilinear(Function):
         return (a_h.T @ grad @ a_w,)
 
 
-def interpolate(x: Tensor, size: int | tuple[int, int], mode: str = "bilinear",
-                align_corners: bool = False) -> Tensor:
+def interpolate(x: Tensor, size: int | tuple[int, int], mode: str = "bilinear", align_corners: bool = False) -> Tensor:
     """Resize x (N, C, H, W) to (N, C, *size) bilinearly, as PyTorch's
     ``F.interpolate(x, size, mode="bilinear", align_corners=False)`` (no antialiasing)."""
     if mode != "bilinear" or align_corners:
-        raise ValueError(f"interpolate: only mode='bilinear' with align_corners=False is implemented, "
-                         f"got mode={mode!r}, align_corners={align_corners}")
+        raise ValueError(
+            f"interpolate: only mode='bilinear' with align_corners=False is implemented, "
+            f"got mode={mode!r}, align_corners={align_corners}"
+        )
     x = as_tensor(x)
     size = pair(size, "size")
     if x.ndim != 4 or min(size) < 1:

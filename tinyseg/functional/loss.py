@@ -30,8 +30,9 @@ class CrossEntropy(Function):
     backward: dx_i = (softmax(x_i) - onehot(t_i)) * w[t_i] * g / norm"""
 
     @staticmethod
-    def forward(ctx: Context, logits: Any, target: Any, weight: Any, ignore_index: int,
-                reduction: str, normalization: str) -> Any:
+    def forward(
+        ctx: Context, logits: Any, target: Any, weight: Any, ignore_index: int, reduction: str, normalization: str
+    ) -> Any:
         xp = backend.xp_of(logits)
         num_classes = logits.shape[1]
         valid = target != ignore_index
@@ -41,9 +42,9 @@ class CrossEntropy(Function):
         shifted = logits - logits.max(axis=1, keepdims=True)
         probs = xp.exp(shifted)
         total = probs.sum(axis=1, keepdims=True)
-        probs /= total                                     # the softmax, kept for backward
+        probs /= total  # the softmax, kept for backward
         picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0]
-        log_p = picked - xp.log(total[:, 0])               # log softmax at the target class
+        log_p = picked - xp.log(total[:, 0])  # log softmax at the target class
 
         mask = valid.astype(logits.dtype)
         w = mask if weight is None else weight.astype(logits.dtype, copy=False)[safe] * mask
@@ -55,9 +56,11 @@ class CrossEntropy(Function):
         elif reduction == "sum":
             out, norm = losses.sum(), None
         else:
-            # torch: sum of the weights of counted pixels (NaN if none is counted, like PyTorch);
-            # caffe: number of counted pixels, at least 1 (Caffe's SoftmaxWithLoss "VALID")
-            norm = w.sum() if normalization == "torch" else xp.maximum(mask.sum(), 1)
+            # torch: sum of the weights of counted pixels; caffe: number of counted pixels (Caffe's
+            # SoftmaxWithLoss "VALID"). Nothing counted (an all-void crop): 1, so the loss and its
+            # gradient are 0, not PyTorch's 0/0 = NaN (a where, not an if: no GPU sync)
+            norm = w.sum() if normalization == "torch" else mask.sum()
+            norm = xp.where(norm == 0, 1, norm).astype(logits.dtype)
             out = losses.sum() / norm
         ctx.save_for_backward(probs, safe, w, norm)
         return out
@@ -85,8 +88,14 @@ def _check_classes(target: Any, num_classes: int, ignore_index: int) -> None:
         )
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int | None = -100,  # noqa: A002
-                  reduction: str = "mean", normalization: str = "torch") -> Tensor:
+def cross_entropy(
+    input: Tensor,  # noqa: A002 (torch.nn.functional.cross_entropy's name)
+    target: Any,
+    weight: Any = None,
+    ignore_index: int | None = -100,
+    reduction: str = "mean",
+    normalization: str = "torch",
+) -> Tensor:
     """Softmax cross-entropy between logits and integer class targets.
 
     input: (N, K, H, W) or (N, K) logits. target: (N, H, W) or (N,) integers of any integer dtype
@@ -96,8 +105,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     reduction: "none" gives per-pixel losses (N, H, W) with 0 at ignored pixels; "sum" adds them;
     "mean" divides the sum by a normaliser chosen by ``normalization``:
       "torch": the sum of the weights of the counted pixels (torch.nn.functional.cross_entropy);
-      "caffe": the number of counted (non-ignored) pixels, at least 1 (Caffe's SoftmaxWithLoss
-      with normalization VALID, which trained the SegNet reference models with class weights).
+      "caffe": the number of counted (non-ignored) pixels (Caffe's SoftmaxWithLoss with
+      normalization VALID, which trained the SegNet reference models with class weights).
+    A batch with nothing counted (every pixel ignored) has loss 0 and gradient 0 under both,
+    where PyTorch's "mean" gives NaN: an all-void crop must not stop a training run.
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -111,7 +122,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     target = target if backend.is_array(target) else backend.to_numpy(target)
     if logits.ndim < 2:
         raise ValueError(f"cross_entropy: expected logits (N, K, H, W) or (N, K), got shape {logits.shape}")
-    expected = (logits.shape[0],) + logits.shape[2:]
+    expected = (logits.shape[0], *logits.shape[2:])
     if tuple(target.shape) != expected:
         raise ValueError(
             f"cross_entropy: target shape {tuple(target.shape)} does not fit logits {logits.shape} "
@@ -129,5 +140,11 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                 f"(one weight per class of logits {logits.shape})"
             )
     target = xp.asarray(target).astype(xp.int64, copy=False)  # to the logits' device (a copy from the host)
-    return CrossEntropy.apply(logits, target=target, weight=weight,
-                              ignore_index=int(ignore_index), reduction=reduction, normalization=normalization)
+    return CrossEntropy.apply(
+        logits,
+        target=target,
+        weight=weight,
+        ignore_index=int(ignore_index),
+        reduction=reduction,
+        normalization=normalization,
+    )

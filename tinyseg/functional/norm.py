@@ -9,6 +9,10 @@ per channel (:class:`BatchNormEval`, :class:`BatchNormReLUEval`). :func:`_batch_
 path and is the one place that updates the running statistics.
 
 Channels are axis 1: x is (N, C) or (N, C, H, W) (any number of trailing spatial axes).
+
+Why this file is a little over 300 lines: batch norm's four Functions (train and eval, with
+and without the fused ReLU) share their maths and are read side by side, and LRN is the one
+other normalisation SegNet-Basic uses; splitting them would separate a formula from its twin.
 """
 
 from __future__ import annotations
@@ -36,11 +40,12 @@ def _per_channel(v: Any, like: Any) -> Any:
 
 def _batch_axes(x: Any) -> tuple[tuple[int, ...], int]:
     """The axes a channel's statistics run over (all but axis 1) and how many values that is."""
-    return (0,) + tuple(range(2, x.ndim)), x.size // x.shape[1]
+    return (0, *range(2, x.ndim)), x.size // x.shape[1]
 
 
-def _check_args(op: str, x: Tensor, running_mean: Any, running_var: Any, weight: Any, bias: Any,
-                training: bool) -> tuple[Any, Any]:
+def _check_args(
+    op: str, x: Tensor, running_mean: Any, running_var: Any, weight: Any, bias: Any, training: bool
+) -> tuple[Any, Any]:
     """Raise one line naming ``op`` and the shapes for arguments batch norm cannot use;
     returns the running statistics as backend arrays (they may be given as Tensors)."""
     if x.ndim < 2:
@@ -132,8 +137,9 @@ class BatchNormReLU(Function):
 # ---- eval: fixed (running) statistics, an affine map per channel ---------------------------------
 
 
-def _affine(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-            eps: float) -> tuple[Any, Any, Any, Any]:
+def _affine(
+    x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any, eps: float
+) -> tuple[Any, Any, Any, Any]:
     """With fixed statistics batch norm is y = x scale + shift per channel: two passes over x, not
     four. Returns (y, mean, invstd, scale), the last three (C,) in x's dtype."""
     xp = backend.xp_of(x)
@@ -158,8 +164,7 @@ class BatchNormEval(Function):
     backward: dx = g scale; dw = sum(g (x - running_mean)) / sqrt(running_var + eps); db = sum(g)"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                eps: float) -> Any:
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any, eps: float) -> Any:
         out, mean, invstd, scale = _affine(x, weight, bias, running_mean, running_var, eps)
         ctx.save_for_backward(x, mean, invstd, scale)
         return out
@@ -174,8 +179,7 @@ class BatchNormReLUEval(Function):
     backward: g' = g [y > 0], then BatchNormEval's backward of g'"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any,
-                eps: float) -> Any:
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any, eps: float) -> Any:
         out, mean, invstd, scale = _affine(x, weight, bias, running_mean, running_var, eps)
         backend.xp_of(x).maximum(out, 0, out=out)
         # inference makes nothing for backward (no mask pass): backward takes the mask from the
@@ -192,8 +196,18 @@ class BatchNormReLUEval(Function):
 # ---- the ops: which path runs ------------------------------------------------------------------
 
 
-def _batch_norm(op: str, x: Tensor, running_mean: Any, running_var: Any, weight: Any, bias: Any,
-                training: bool, momentum: float, eps: float, relu: bool) -> Tensor:
+def _batch_norm(
+    op: str,
+    x: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any,
+    bias: Any,
+    training: bool,
+    momentum: float,
+    eps: float,
+    relu: bool,
+) -> Tensor:
     """batch_norm and batch_norm_relu: the two paths, as ``F.batch_norm(..., training)`` reads,
     and the one place where the running statistics are updated."""
     x = as_tensor(x)
@@ -204,8 +218,8 @@ def _batch_norm(op: str, x: Tensor, running_mean: Any, running_var: Any, weight:
     if not training:  # fixed statistics: an affine map per channel
         fn = BatchNormReLUEval if relu else BatchNormEval
         return fn.apply(x, weight, bias, running_mean=running_mean, running_var=running_var, eps=float(eps))
-    fn = BatchNormReLU if relu else BatchNorm
-    out, mean, var = fn.apply(x, weight, bias, eps=float(eps))  # the batch's own statistics
+    train_fn = BatchNormReLU if relu else BatchNorm
+    out, mean, var = train_fn.apply(x, weight, bias, eps=float(eps))  # the batch's own statistics
     # the running statistics, in place: r = (1 - momentum) r + momentum * stat; as PyTorch does,
     # the running variance averages the unbiased variance, var * n / (n - 1)
     n, momentum = _batch_axes(x)[1], float(momentum)
@@ -218,9 +232,16 @@ def _batch_norm(op: str, x: Tensor, running_mean: Any, running_var: Any, weight:
     return out
 
 
-def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    x: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel of x: (N, C) or (N, C, H, W), then scale by weight (C,), shift by bias (C,).
 
     training=True: use the batch's mean and (biased) variance over N, H, W, and update
@@ -228,12 +249,19 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     place: r = (1 - momentum) r + momentum * stat, with the unbiased variance, as PyTorch does.
     training=False: use the running statistics instead (the output is then linear in x).
     """
-    return _batch_norm("batch_norm", x, running_mean, running_var, weight, bias, training, momentum, eps,
-                       relu=False)
+    return _batch_norm("batch_norm", x, running_mean, running_var, weight, bias, training, momentum, eps, relu=False)
 
 
-def batch_norm_relu(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor, bias: Tensor,
-                    training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm_relu(
+    x: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor,
+    bias: Tensor,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """relu(batch_norm(x, ...)) as one op: the same values, gradients and running statistics,
     in fewer passes over the data, keeping for backward (in training) a 1-byte ReLU mask
     instead of the 4-byte output.
@@ -241,8 +269,9 @@ def batch_norm_relu(x: Tensor, running_mean: Any, running_var: Any, weight: Tens
     x: (N, C) or (N, C, H, W); weight, bias: (C,); running_mean, running_var: (C,) and the
     training / momentum / eps rules as in :func:`batch_norm`. Returns the shape of x.
     """
-    return _batch_norm("batch_norm_relu", x, running_mean, running_var, weight, bias, training, momentum, eps,
-                       relu=True)
+    return _batch_norm(
+        "batch_norm_relu", x, running_mean, running_var, weight, bias, training, momentum, eps, relu=True
+    )
 
 
 # ---- local response normalisation ---------------------------------------------------------------
@@ -257,7 +286,7 @@ def _channel_window_sum(a: Any, before: int, after: int) -> Any:
     c = a.shape[1]
     out = padded[:, 0:c].copy()
     for j in range(1, before + after + 1):
-        out += padded[:, j:j + c]
+        out += padded[:, j : j + c]
     return out
 
 
@@ -271,7 +300,7 @@ class LocalResponseNorm(Function):
         d = _channel_window_sum(x * x, size // 2, (size - 1) // 2)
         d *= alpha / size
         d += k
-        out = x * d ** -beta
+        out = x * d**-beta
         ctx.save_for_backward(x, d, out)
         ctx.size, ctx.alpha, ctx.beta = size, alpha, beta
         return out
@@ -282,7 +311,7 @@ class LocalResponseNorm(Function):
         size, alpha, beta = ctx.size, ctx.alpha, ctx.beta
         # channel i sits in the windows of channels c = i - (size - 1) // 2 ... i + size // 2
         spread = _channel_window_sum(grad * out / d, (size - 1) // 2, size // 2)
-        return grad * d ** -beta - (2.0 * beta * alpha / size) * x * spread
+        return grad * d**-beta - (2.0 * beta * alpha / size) * x * spread
 
 
 def local_response_norm(x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:

@@ -50,8 +50,9 @@ def _window_max(win: Any) -> tuple[Any, Any]:
     return out, idx
 
 
-def _scatter(values: Any, idx: Any, shape: tuple[int, ...], kernel_size: tuple[int, int],
-             stride: tuple[int, int]) -> Any:
+def _scatter(
+    values: Any, idx: Any, shape: tuple[int, ...], kernel_size: tuple[int, int], stride: tuple[int, int]
+) -> Any:
     """Zeros of ``shape`` with each value added at its window's remembered position.
 
     Position p of all windows is one strided slice of the window view, so each step writes
@@ -115,8 +116,14 @@ class MaxUnpool2d(Function):
     """out = x placed at the remembered positions, zeros elsewhere.  backward: g gathered at them"""
 
     @staticmethod
-    def forward(ctx: Context, x: Any, indices: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
-                output_hw: tuple[int, int]) -> Any:
+    def forward(
+        ctx: Context,
+        x: Any,
+        indices: Any,
+        kernel_size: tuple[int, int],
+        stride: tuple[int, int],
+        output_hw: tuple[int, int],
+    ) -> Any:
         ctx.save_for_backward(indices)
         ctx.kernel_size, ctx.stride = kernel_size, stride
         return _scatter(x, indices, (*x.shape[:2], *output_hw), kernel_size, stride)
@@ -127,9 +134,9 @@ class MaxUnpool2d(Function):
         return _gather(grad, indices, ctx.kernel_size, ctx.stride), None
 
 
-
-def max_pool2d_with_indices(x: Tensor, kernel_size: int | tuple[int, int] = 2,
-                            stride: int | tuple[int, int] | None = None) -> tuple[Tensor, Tensor]:
+def max_pool2d_with_indices(
+    x: Tensor, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None
+) -> tuple[Tensor, Tensor]:
     """Max over every ``kh x kw`` window, and where in the window the maximum was.
 
     x: (N, C, H, W); stride defaults to kernel_size. Returns ``(out, indices)``, both
@@ -142,17 +149,25 @@ def max_pool2d_with_indices(x: Tensor, kernel_size: int | tuple[int, int] = 2,
     return MaxPool2d.apply(as_tensor(x), kernel_size=k, stride=s)
 
 
-def max_pool2d(x: Tensor, kernel_size: int | tuple[int, int] = 2, stride: int | tuple[int, int] | None = None,
-               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+def max_pool2d(
+    x: Tensor,
+    kernel_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """Max pooling, as PyTorch's ``F.max_pool2d``: the pooled map (N, C, Ho, Wo), and with
     ``return_indices=True`` also the indices (:func:`max_pool2d_with_indices`)."""
     out, indices = max_pool2d_with_indices(x, kernel_size, stride)
     return (out, indices) if return_indices else out
 
 
-def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int] = 2,
-                 stride: int | tuple[int, int] | None = None,
-                 output_size: tuple[int, ...] | None = None) -> Tensor:
+def max_unpool2d(
+    x: Tensor,
+    indices: Tensor,
+    kernel_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    output_size: tuple[int, ...] | None = None,
+) -> Tensor:
     """Undo max_pool2d's selection: each value goes back to its remembered position, zeros elsewhere.
 
     x, indices: (N, C, Ho, Wo), indices as returned by :func:`max_pool2d`. Returns
@@ -165,6 +180,7 @@ def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: int | tuple[int, int] 
     if x.ndim != 4 or x.shape != indices.shape:
         raise ValueError(f"max_unpool2d: x {x.shape} and indices {indices.shape} must be the same (N, C, Ho, Wo)")
     ho, wo = x.shape[2:]
+    hw: tuple[int, ...]
     if output_size is None:
         hw = ((ho - 1) * s[0] + k[0], (wo - 1) * s[1] + k[1])
     else:
@@ -189,14 +205,16 @@ def _plane_grid(shape: tuple[int, ...], stride: tuple[int, int], xp: Any) -> tup
 
 def _input_width(op: str, input_size: Any) -> int:
     if input_size is None:
-        raise ValueError(f"{op}: pass input_size=(H, W), the size of the pooled input "
-                         "(flat indices need its width)")
+        raise ValueError(f"{op}: pass input_size=(H, W), the size of the pooled input (flat indices need its width)")
     return int(tuple(input_size)[-1])
 
 
-def indices_to_torch(indices: Tensor | Any, kernel_size: int | tuple[int, int] = 2,
-                     stride: int | tuple[int, int] | None = None,
-                     input_size: tuple[int, ...] | None = None) -> Tensor:
+def indices_to_torch(
+    indices: Tensor | Any,
+    kernel_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    input_size: tuple[int, ...] | None = None,
+) -> Tensor:
     """Within-window positions (N, C, Ho, Wo) -> PyTorch's int64 flat indices ``row * W + col``.
 
     input_size: (H, W) or (N, C, H, W) of the pooled input. The result can be handed to
@@ -211,9 +229,12 @@ def indices_to_torch(indices: Tensor | Any, kernel_size: int | tuple[int, int] =
     return Tensor((rows + idx // k[1]) * width + cols + idx % k[1])
 
 
-def indices_from_torch(indices: Tensor | Any, kernel_size: int | tuple[int, int] = 2,
-                       stride: int | tuple[int, int] | None = None,
-                       input_size: tuple[int, ...] | None = None) -> Tensor:
+def indices_from_torch(
+    indices: Tensor | Any,
+    kernel_size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    input_size: tuple[int, ...] | None = None,
+) -> Tensor:
     """PyTorch's flat indices ``row * W + col`` (N, C, Ho, Wo) -> within-window positions (uint8).
 
     input_size: (H, W) or (N, C, H, W) of the pooled input. Accepts a Tensor or an array
@@ -227,6 +248,8 @@ def indices_from_torch(indices: Tensor | Any, kernel_size: int | tuple[int, int]
     i = flat // width - rows
     j = flat % width - cols
     if bool(((i < 0) | (i >= k[0]) | (j < 0) | (j >= k[1])).any()):
-        raise ValueError(f"indices_from_torch: some indices lie outside their {k[0]}x{k[1]} window "
-                         f"(stride {s}, input width {width}): wrong kernel_size, stride or input_size?")
+        raise ValueError(
+            f"indices_from_torch: some indices lie outside their {k[0]}x{k[1]} window "
+            f"(stride {s}, input width {width}): wrong kernel_size, stride or input_size?"
+        )
     return Tensor((i * k[1] + j).astype(index_dtype(k[0] * k[1])))

@@ -29,8 +29,16 @@ from typing import Any
 
 from ..engine import backend
 
-__all__ = ["pair", "output_size", "windows", "pad2d", "dilate", "pad_channels_last", "zeros_like_layout",
-           "is_channels_last"]
+__all__ = [
+    "pair",
+    "output_size",
+    "windows",
+    "pad2d",
+    "dilate",
+    "pad_channels_last",
+    "zeros_like_layout",
+    "is_channels_last",
+]
 
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
@@ -39,10 +47,10 @@ def pair(value: int | tuple[int, int], name: str = "value") -> tuple[int, int]:
     """An int ``k`` becomes ``(k, k)``; a pair stays a pair (PyTorch's kernel/stride/padding args)."""
     if not isinstance(value, (tuple, list)):
         return (int(value), int(value))
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"{name} must be an int or an (h, w) pair, got {value}")
-    return value  # type: ignore[return-value]
+    ints = tuple(int(v) for v in value)
+    if len(ints) != 2:
+        raise ValueError(f"{name} must be an int or an (h, w) pair, got {ints}")
+    return ints[0], ints[1]
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
@@ -63,11 +71,11 @@ def pad2d(x: Any, padding: Pads) -> Any:
     if top == bottom == left == right == 0:
         return x
     h, w = x.shape[-2:]
-    x = x[..., max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
+    x = x[..., max(-top, 0) : h - max(-bottom, 0), max(-left, 0) : w - max(-right, 0)]
     top, bottom, left, right = (max(p, 0) for p in (top, bottom, left, right))
     h, w = x.shape[-2:]
     out = backend.xp_of(x).zeros((*x.shape[:-2], h + top + bottom, w + left + right), dtype=x.dtype)
-    out[..., top:top + h, left:left + w] = x
+    out[..., top : top + h, left : left + w] = x
     return out
 
 
@@ -97,12 +105,15 @@ def windows(x: Any, kernel_size: tuple[int, int], stride: tuple[int, int], chann
     a = 1 if channels_last else 2  # the row axis; the column axis follows it
     ho, wo = output_size(x.shape[a], kh, sh), output_size(x.shape[a + 1], kw, sw)
     if ho < 1 or wo < 1:
-        raise ValueError(f"windows: a {kh}x{kw} window does not fit in an input of shape {tuple(x.shape)}"
-                         + (" (channels last)" if channels_last else ""))
-    s_h, s_w = x.strides[a:a + 2]
+        raise ValueError(
+            f"windows: a {kh}x{kw} window does not fit in an input of shape {tuple(x.shape)}"
+            + (" (channels last)" if channels_last else "")
+        )
+    s_h, s_w = x.strides[a : a + 2]
     return backend.xp_of(x).lib.stride_tricks.as_strided(
-        x, shape=(*x.shape[:a], ho, wo, kh, kw, *x.shape[a + 2:]),
-        strides=(*x.strides[:a], s_h * sh, s_w * sw, s_h, s_w, *x.strides[a + 2:]),
+        x,
+        shape=(*x.shape[:a], ho, wo, kh, kw, *x.shape[a + 2 :]),
+        strides=(*x.strides[:a], s_h * sh, s_w * sw, s_h, s_w, *x.strides[a + 2 :]),
     )
 
 
@@ -119,10 +130,10 @@ def pad_channels_last(x: Any, padding: Pads, dilation: tuple[int, int] = (1, 1))
     n, c, h, w = x.shape
     dh, dw = dilation
     hd, wd = dh * (h - 1) + 1, dw * (w - 1) + 1
-    t, b, l, r = (max(p, 0) for p in (top, bottom, left, right))
+    t, b, l, r = (max(p, 0) for p in (top, bottom, left, right))  # noqa: E741 (top, bottom, left, right)
     out = backend.xp_of(x).zeros((n, hd + t + b, wd + l + r, c), dtype=x.dtype)
-    out[:, t:t + hd:dh, l:l + wd:dw] = x.transpose(0, 2, 3, 1)
-    return out[:, max(-top, 0):out.shape[1] - max(-bottom, 0), max(-left, 0):out.shape[2] - max(-right, 0)]
+    out[:, t : t + hd : dh, l : l + wd : dw] = x.transpose(0, 2, 3, 1)
+    return out[:, max(-top, 0) : out.shape[1] - max(-bottom, 0), max(-left, 0) : out.shape[2] - max(-right, 0)]
 
 
 def zeros_like_layout(shape: tuple[int, ...], like: Any) -> Any:

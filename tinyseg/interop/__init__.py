@@ -19,9 +19,22 @@ from .twins import TWINS, create, from_tinyseg, twin_class, twin_of
 from .vgg16 import load_vgg16_encoder
 
 __all__ = [
-    "from_torch_state_dict", "to_torch_state_dict", "load_vgg16_encoder", "TWINS", "twin_class", "create",
-    "from_tinyseg", "twin_of", "TorchSegNetBasic", "TorchSegNet", "TorchFCNBasic",
-    "TorchWorkload", "require_torch", "set_torch_threads", "torch_info", "cuda_peak_memory",
+    "from_torch_state_dict",
+    "to_torch_state_dict",
+    "load_vgg16_encoder",
+    "TWINS",
+    "twin_class",
+    "create",
+    "from_tinyseg",
+    "twin_of",
+    "TorchSegNetBasic",
+    "TorchSegNet",
+    "TorchFCNBasic",
+    "TorchWorkload",
+    "require_torch",
+    "set_torch_threads",
+    "torch_info",
+    "cuda_peak_memory",
 ]
 
 

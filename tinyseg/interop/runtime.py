@@ -36,8 +36,9 @@ class TorchWorkload:
 
     framework = "torch"
 
-    def __init__(self, model: nn.Module, x: np.ndarray, labels: np.ndarray, lr: float = 1e-3,
-                 cuda: bool = False) -> None:
+    def __init__(
+        self, model: nn.Module, x: np.ndarray, labels: np.ndarray, lr: float = 1e-3, cuda: bool = False
+    ) -> None:
         self._torch = torch = import_torch("--compare torch")
         self.device = "cuda" if cuda else "cpu"
         self.model = from_tinyseg(model).to(self.device)

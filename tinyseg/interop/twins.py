@@ -47,7 +47,7 @@ def _layers() -> dict[type, Callable[[Any], Any]]:
     """tinyseg.nn layer class -> a function that builds the torch.nn layer with the same settings."""
     tnn = import_torch("tinyseg.interop's twins").nn
 
-    class BatchNorm2d(tnn.BatchNorm2d):
+    class BatchNorm2d(tnn.BatchNorm2d):  # type: ignore[name-defined]  # torch, imported on demand
         """torch.nn.BatchNorm2d taking tinyseg's ``relu=True`` (a ReLU after the normalisation)."""
 
         def forward(self, x: Any, relu: bool = False) -> Any:
@@ -55,10 +55,12 @@ def _layers() -> dict[type, Callable[[Any], Any]]:
             return tnn.functional.relu(x) if relu else x
 
     return {
-        nn.Conv2d: lambda m: tnn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
-                                        bias=m.bias is not None),
-        nn.ConvTranspose2d: lambda m: tnn.ConvTranspose2d(m.in_channels, m.out_channels, m.kernel_size, m.stride,
-                                                          m.padding, m.output_padding, bias=m.bias is not None),
+        nn.Conv2d: lambda m: tnn.Conv2d(
+            m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=m.bias is not None
+        ),
+        nn.ConvTranspose2d: lambda m: tnn.ConvTranspose2d(
+            m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.output_padding, bias=m.bias is not None
+        ),
         nn.BatchNorm2d: lambda m: BatchNorm2d(m.num_features, m.eps, m.momentum),
         nn.ReLU: lambda m: tnn.ReLU(),
         nn.MaxPool2d: lambda m: tnn.MaxPool2d(m.kernel_size, m.stride, return_indices=m.return_indices is not False),
@@ -70,22 +72,32 @@ def _layers() -> dict[type, Callable[[Any], Any]]:
 
 
 @functools.cache
-def _twin_class(cls: type) -> type:
+def _twin_class(cls: type) -> Any:
     """Torch<cls name>: a torch.nn.Module with ``cls``'s methods; Torch<cls>(*args, **kwargs) mirrors
     a fresh ``cls(*args, **kwargs)`` (whose own weights, drawn from a private generator, are not kept)."""
     tnn = import_torch("tinyseg.interop's twins").nn
     methods: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__[:cls.__mro__.index(nn.Module)]):  # cls and its bases below Module
+    for klass in reversed(cls.__mro__[: cls.__mro__.index(nn.Module)]):  # cls and its bases below Module
         methods.update({k: v for k, v in vars(klass).items() if not k.startswith("__") and k != "model_name"})
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 (the twin class's __init__)
         tnn.Module.__init__(self)
         _mirror(self, cls(*args, rng=np.random.default_rng(0), **kwargs))
 
     name = f"Torch{cls.__name__}"
     doc = f"PyTorch twin of tinyseg's {cls.__module__}.{cls.__name__}: its code on torch.nn layers.\n\n{cls.__doc__}"
-    return type(name, (tnn.Module,), {**methods, "__init__": __init__, "__doc__": doc, "__module__": __name__,
-                                      "__qualname__": name, "tinyseg_class": cls})
+    return type(
+        name,
+        (tnn.Module,),
+        {
+            **methods,
+            "__init__": __init__,
+            "__doc__": doc,
+            "__module__": __name__,
+            "__qualname__": name,
+            "tinyseg_class": cls,
+        },
+    )
 
 
 def _mirror(twin: Any, module: nn.Module) -> Any:
@@ -106,7 +118,7 @@ def twin_of(module: nn.Module) -> Any:
     for klass in type(module).__mro__:
         if klass in layers:
             return layers[klass](module)
-    cls = _twin_class(type(module))
+    cls = _twin_class(type(module))  # type: ignore[arg-type]  # a class is Hashable; mypy checks it as an instance
     twin = cls.__new__(cls)
     import_torch("tinyseg.interop's twins").nn.Module.__init__(twin)
     return _mirror(twin, module)

@@ -56,13 +56,17 @@ def load_vgg16_encoder(model: Any, path_or_state: Any) -> list[str]:
             raise ValueError(f"load_vgg16_encoder: {path_or_state!r} holds a {type(state).__name__}, not a state_dict")
     convs, bns = _vgg_layers(state)
     if len(convs) != 13:
-        raise ValueError(f"load_vgg16_encoder: expected VGG16's 13 convolutions ('features.N.weight', 4-D), "
-                         f"found {len(convs)} in {where}")
+        raise ValueError(
+            f"load_vgg16_encoder: expected VGG16's 13 convolutions ('features.N.weight', 4-D), "
+            f"found {len(convs)} in {where}"
+        )
     blocks = {"enc1": model.enc1, "enc2": model.enc2, "enc3": model.enc3, "enc4": model.enc4, "enc5": model.enc5}
     units = [f"{name}.convs.{j}" for name, block in blocks.items() for j in range(len(block.convs))]
     if len(units) != 13:
-        raise ValueError(f"load_vgg16_encoder: {type(model).__name__}'s encoder has {len(units)} convolutions, "
-                         "VGG16 has 13: load it into a SegNet")
+        raise ValueError(
+            f"load_vgg16_encoder: {type(model).__name__}'s encoder has {len(units)} convolutions, "
+            "VGG16 has 13: load it into a SegNet"
+        )
     new: dict[str, np.ndarray] = {}
     for unit, i in zip(units, convs):
         new[f"{unit}.conv.weight"] = to_numpy(state[_key(state, i, "weight")])
@@ -72,9 +76,15 @@ def load_vgg16_encoder(model: Any, path_or_state: Any) -> list[str]:
             for field in ("weight", "bias", "running_mean", "running_var"):
                 new[f"{unit}.bn.{field}"] = to_numpy(state[_key(state, i, field)])
     current = model.state_dict()
-    wrong = [f"{k}: VGG16 {v.shape} vs model {tuple(current[k].shape)}" for k, v in new.items() if v.shape != current[k].shape]
+    wrong = [
+        f"{k}: VGG16 {v.shape} vs model {tuple(current[k].shape)}"
+        for k, v in new.items()
+        if v.shape != current[k].shape
+    ]
     if wrong:
-        raise ValueError("load_vgg16_encoder: shapes differ (in_channels must be 3 for ImageNet weights): " + "; ".join(wrong))
+        raise ValueError(
+            "load_vgg16_encoder: shapes differ (in_channels must be 3 for ImageNet weights): " + "; ".join(wrong)
+        )
     current.update(new)
     model.load_state_dict(current)
     return list(new)

@@ -52,7 +52,7 @@ class CheckpointError(ValueError):
 
 def _savez(tmp: str, arrays: dict[str, np.ndarray]) -> None:
     with open(tmp, "wb") as f:  # a file object: given a name, np.savez would append ".npz"
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds like allow_pickle
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -62,8 +62,9 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(path, lambda tmp: _savez(tmp, arrays))
 
 
-def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
-                    meta: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike, model: Any, optimizer: Any = None, meta: dict[str, Any] | None = None
+) -> Path:
     """Write ``model`` (parameters and buffers), ``optimizer`` state and metadata to ``path`` (.npz).
 
     meta: anything JSON-like to keep with the weights (step, best score, classes, the run's
@@ -80,9 +81,12 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     arrays = {f"model/{name}": backend.to_numpy(a) for name, a in state.items()}
     dtypes = sorted({str(a.dtype) for a in arrays.values() if a.dtype.kind == "f"})
     info = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "tinyseg_version": tinyseg.__version__,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tinyseg_version": tinyseg.__version__,
         "model": getattr(model, "config", None) or {"name": None, "kwargs": {}},
-        "backend": backend.name(), "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
+        "backend": backend.name(),
+        "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
         "optimizer": None if optimizer is None else type(optimizer).__name__,
         **meta,
     }
@@ -99,8 +103,9 @@ def _load_npz(path: Path, file: Any) -> Any:
     try:
         z = np.load(file, allow_pickle=False)
     except Exception as exc:  # empty, truncated, not a zip, a pickle ...: all "not a checkpoint"
-        raise CheckpointError(f"{path}: not a readable checkpoint; the file may be truncated or corrupt "
-                              f"({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint; the file may be truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise CheckpointError(f"{path}: holds a single array (a .npy file), not a tinyseg checkpoint")
     return z
@@ -120,8 +125,9 @@ def _read(path: Path, names: Any = None) -> dict[str, np.ndarray]:
         try:
             return {k: z[k] for k in files if names is None or k in names or k.startswith("meta/")}
         except Exception as exc:  # a bad CRC, a cut-off member, a broken header
-            raise CheckpointError(f"{path}: corrupt checkpoint, an entry cannot be read "
-                                  f"({type(exc).__name__}: {exc})") from exc
+            raise CheckpointError(
+                f"{path}: corrupt checkpoint, an entry cannot be read ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def _meta(path: Path, data: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -133,12 +139,16 @@ def _meta(path: Path, data: dict[str, np.ndarray]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a tinyseg checkpoint (its 'meta' entry has no format {FORMAT!r})")
     version = meta.get("format_version", 0)
     if version > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: written by a newer tinyseg ({meta.get('tinyseg_version')}, format "
-                              f"{version}); this is tinyseg {tinyseg.__version__}, format {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"{path}: written by a newer tinyseg ({meta.get('tinyseg_version')}, format "
+            f"{version}); this is tinyseg {tinyseg.__version__}, format {FORMAT_VERSION}"
+        )
     if version < FORMAT_VERSION:
-        raise CheckpointError(f"{path}: written by tinyseg {meta.get('tinyseg_version')} (format {version}), before "
-                              f"0.2.0; load it with that version and save it again (format {FORMAT_VERSION} files "
-                              "keep loading from 0.2.0 on)")
+        raise CheckpointError(
+            f"{path}: written by tinyseg {meta.get('tinyseg_version')} (format {version}), before "
+            f"0.2.0; load it with that version and save it again (format {FORMAT_VERSION} files "
+            "keep loading from 0.2.0 on)"
+        )
     return meta
 
 
@@ -168,8 +178,9 @@ class Checkpoint:
     ``state``: parameter name -> NumPy array.
     """
 
-    def __init__(self, path: Path, meta: dict[str, Any], state: dict[str, np.ndarray],
-                 optimizer_state: Callable[[], Any] | None) -> None:
+    def __init__(
+        self, path: Path, meta: dict[str, Any], state: dict[str, np.ndarray], optimizer_state: Callable[[], Any] | None
+    ) -> None:
         self.path, self.meta, self.state = path, meta, state
         self._optimizer_state = optimizer_state
 
@@ -232,12 +243,15 @@ class Checkpoint:
         """
         saved, given = self.meta.get("model") or {}, getattr(model, "config", None) or {}
         if saved.get("name") and given.get("name") and saved["name"] != given["name"]:
-            raise CheckpointError(f"{self.path} holds a {_describe(saved)}, but the given model is a {_describe(given)}")
+            raise CheckpointError(
+                f"{self.path} holds a {_describe(saved)}, but the given model is a {_describe(given)}"
+            )
         try:
             model.load_state_dict(self.state)
         except RuntimeError as exc:
-            raise CheckpointError(f"{self.path} holds a {_describe(saved)} that does not fit the given "
-                                  f"{_describe(given)}: {exc}") from None
+            raise CheckpointError(
+                f"{self.path} holds a {_describe(saved)} that does not fit the given {_describe(given)}: {exc}"
+            ) from None
         if optimizer is not None:
             self._load_optimizer(optimizer)
         return model
@@ -246,8 +260,10 @@ class Checkpoint:
         if self._optimizer_state is None:
             raise CheckpointError(f"{self.path}: holds no optimizer state (saved without an optimizer)")
         if self.meta.get("optimizer") not in (None, type(optimizer).__name__):
-            raise CheckpointError(f"{self.path}: holds {self.meta['optimizer']} state, but the given optimizer is "
-                                  f"{type(optimizer).__name__}")
+            raise CheckpointError(
+                f"{self.path}: holds {self.meta['optimizer']} state, but the given optimizer is "
+                f"{type(optimizer).__name__}"
+            )
         try:
             optimizer.load_state_dict(self._optimizer_state())
         except (ValueError, KeyError, TypeError) as exc:
@@ -263,11 +279,13 @@ def read(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     data = _read(path)
     meta = _meta(path, data)
-    state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
+    state = {k[len("model/") :]: v for k, v in data.items() if k.startswith("model/")}
     optimizer_state = None
     if "optimizer" in data:
+
         def optimizer_state() -> Any:
             return unpack(json.loads(data["optimizer"].item()), data, to_device=True)
+
     return Checkpoint(path, meta, state, optimizer_state)
 
 

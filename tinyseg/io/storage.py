@@ -45,8 +45,10 @@ def pack(obj: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
             return {k: pack(v, prefix, arrays) for k, v in obj.items()}
         return {"__items__": [[pack(k, prefix, arrays), pack(v, prefix, arrays)] for k, v in obj.items()]}
-    raise TypeError(f"save_checkpoint: cannot store a {type(obj).__name__} ({obj!r:.60}) under {prefix!r}; "
-                    "use numbers, strings, lists, dicts and arrays")
+    raise TypeError(
+        f"save_checkpoint: cannot store a {type(obj).__name__} ({obj!r:.60}) under {prefix!r}; "
+        "use numbers, strings, lists, dicts and arrays"
+    )
 
 
 def unpack(obj: Any, arrays: Any, to_device: bool) -> Any:
@@ -56,7 +58,7 @@ def unpack(obj: Any, arrays: Any, to_device: bool) -> Any:
     if not isinstance(obj, dict):
         return obj
     if len(obj) == 1:
-        (tag, value), = obj.items()
+        ((tag, value),) = obj.items()
         if tag in ("__array__", "__tensor__"):
             a = backend.to_device(arrays[value]) if to_device else np.asarray(arrays[value])
             return Tensor(a) if tag == "__tensor__" else a
@@ -67,7 +69,7 @@ def unpack(obj: Any, arrays: Any, to_device: bool) -> Any:
     return {k: unpack(v, arrays, to_device) for k, v in obj.items()}
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The folder of ``path`` is created if it is missing. The bytes are on disk before the name

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import backend
-from .labels import check_settings, counted, nanmean, label_pair, raise_if_bad
+from .labels import check_settings, counted, label_pair, nanmean, raise_if_bad
 
 __all__ = ["BFScore", "bf_score"]
 
@@ -43,13 +43,13 @@ def _dilate(bits: Any, rows: tuple[tuple[int, int], ...]) -> Any:
     n, h, w = bits.shape
     r, wmax = rows[-1][0], max(width for _, width in rows)
     padded = xp.zeros((n, h + 2 * r, w + 2 * wmax), dtype=bits.dtype)
-    padded[:, r:r + h, wmax:wmax + w] = bits
-    wide = [padded[:, :, wmax:wmax + w]]
+    padded[:, r : r + h, wmax : wmax + w] = bits
+    wide = [padded[:, :, wmax : wmax + w]]
     for k in range(1, wmax + 1):
-        wide.append(wide[-1] | padded[:, :, wmax - k:wmax - k + w] | padded[:, :, wmax + k:wmax + k + w])
+        wide.append(wide[-1] | padded[:, :, wmax - k : wmax - k + w] | padded[:, :, wmax + k : wmax + k + w])
     out = xp.zeros_like(bits)
     for dy, width in rows:
-        out |= wide[width][:, r + dy:r + dy + h]
+        out |= wide[width][:, r + dy : r + dy + h]
     return out
 
 
@@ -100,8 +100,7 @@ _STATES = 5  # per image and class: predicted boundary (unmatched, matched), lab
 #              unmatched, boundary matched)
 
 
-def _bf_counts(pred: Any, label: Any, num_classes: int, ignore_index: int | None,
-               tolerance: float, where: str) -> Any:
+def _bf_counts(pred: Any, label: Any, num_classes: int, ignore_index: int | None, tolerance: float, where: str) -> Any:
     """Everything the BF score of each image needs, counted on the active backend: (N, K*5 + 1) int64.
 
     Per image: K x 5 counts (see ``_STATES``), then the number of pixels that are not a class (counted
@@ -137,8 +136,11 @@ def _bf_counts(pred: Any, label: Any, num_classes: int, ignore_index: int | None
         true_hit |= true_edge & ((near_pred & true_bits) != 0)
     pred_counts = _per_class(pred, pred_hit, 2, pred_edge, k)
     true_counts = _per_class(label, true_edge.astype(xp.int64) + true_hit, 3, labelled, k)
-    n_bad = (xp.zeros((n, 1), dtype=xp.int64) if bad is None
-             else bad.reshape(n, -1).sum(axis=1, keepdims=True).astype(xp.int64))
+    n_bad = (
+        xp.zeros((n, 1), dtype=xp.int64)
+        if bad is None
+        else bad.reshape(n, -1).sum(axis=1, keepdims=True).astype(xp.int64)
+    )
     counts = xp.concatenate([pred_counts, true_counts], axis=2).reshape(n, k * _STATES)
     return xp.concatenate([counts, n_bad], axis=1)
 
@@ -161,8 +163,9 @@ def _bf_scores(counts: np.ndarray, num_classes: int, ignore_index: int | None, w
     return np.where(n_classes > 0, mean, np.nan)
 
 
-def bf_score(pred: Any, label: Any, num_classes: int, ignore_index: int | None = None,
-             tolerance: float = 0.0075) -> float:
+def bf_score(
+    pred: Any, label: Any, num_classes: int, ignore_index: int | None = None, tolerance: float = 0.0075
+) -> float:
     """Boundary F1 score (SegNet paper, after Csurka et al. 2013), a fraction in [0, 1].
 
     pred, label: integer (H, W) or (N, H, W), NumPy/CuPy arrays or Tensors. Per image and class
@@ -182,16 +185,19 @@ class BFScore:
     ``image_scores`` holds one score per image seen (NaN for an image without labelled pixels).
     """
 
-    def __init__(self, num_classes: int, ignore_index: int | None = None,
-                 tolerance: float = 0.0075) -> None:
+    _pending: list[Any]  # (N, K, 5) counts per batch, on the backend, not yet read back
+    _scores: list[float]
+
+    def __init__(self, num_classes: int, ignore_index: int | None = None, tolerance: float = 0.0075) -> None:
         check_settings("BFScore", num_classes, ignore_index, tolerance)
         self.num_classes, self.ignore_index, self.tolerance = num_classes, ignore_index, tolerance
         self.reset()
 
     def update(self, pred: Any, label: Any) -> None:
         """Score one batch. pred, label: integer (N, H, W) or (H, W), arrays or Tensors."""
-        self._pending.append(_bf_counts(pred, label, self.num_classes, self.ignore_index, self.tolerance,
-                                        "BFScore.update"))
+        self._pending.append(
+            _bf_counts(pred, label, self.num_classes, self.ignore_index, self.tolerance, "BFScore.update")
+        )
 
     @property
     def image_scores(self) -> list[float]:
@@ -211,5 +217,5 @@ class BFScore:
 
     def reset(self) -> None:
         """Forget every image."""
-        self._pending: list[Any] = []
-        self._scores: list[float] = []
+        self._pending = []
+        self._scores = []

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import backend
-from .labels import check_settings, counted, nanmean, label_pair, raise_if_bad
+from .labels import check_settings, counted, label_pair, nanmean, raise_if_bad
 
 __all__ = ["ConfusionMatrix"]
 
@@ -105,5 +105,7 @@ class ConfusionMatrix:
 
     def __repr__(self) -> str:
         k = self.num_classes
-        return (f"ConfusionMatrix(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
-                f"pixels={int(self._counts[: k * k].sum())})")
+        return (
+            f"ConfusionMatrix(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
+            f"pixels={int(self._counts[: k * k].sum())})"
+        )

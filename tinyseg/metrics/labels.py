@@ -31,8 +31,14 @@ def as_labels(x: Any, what: str, where: str) -> Any:
     return x
 
 
-def counted(pred: Any, target: Any, num_classes: int, ignore_index: int | None, where: str,
-             names: tuple[str, str] = ("pred", "target")) -> tuple[Any, Any]:
+def counted(
+    pred: Any,
+    target: Any,
+    num_classes: int,
+    ignore_index: int | None,
+    where: str,
+    names: tuple[str, str] = ("pred", "target"),
+) -> tuple[Any, Any]:
     """(keep, bad): ``keep`` is True where ``target`` is not ``ignore_index``; ``bad`` is True where a
     kept pixel of ``pred`` or ``target`` is not a class.
 
@@ -49,12 +55,16 @@ def counted(pred: Any, target: Any, num_classes: int, ignore_index: int | None, 
         for name, values, bad in ((names[1], target, bad_target), (names[0], pred, bad_pred)):
             found = np.unique(backend.to_numpy(values)[backend.to_numpy(bad)])
             if found.size:
-                hint = "" if name == names[0] else (
-                    f" (ignore_index={ignore_index}); if they mark unlabelled (void) pixels, "
-                    "pass their value as ignore_index")
+                hint = (
+                    ""
+                    if name == names[0]
+                    else (
+                        f" (ignore_index={ignore_index}); if they mark unlabelled (void) pixels, "
+                        "pass their value as ignore_index"
+                    )
+                )
                 raise ValueError(
-                    f"{where}: {name} holds values {found[:10].tolist()} outside the classes "
-                    f"0..{num_classes - 1}{hint}"
+                    f"{where}: {name} holds values {found[:10].tolist()} outside the classes 0..{num_classes - 1}{hint}"
                 )
     return keep, None
 
@@ -69,8 +79,7 @@ def raise_if_bad(where: str, count: int, num_classes: int, ignore_index: int | N
         )
 
 
-def check_settings(where: str, num_classes: int, ignore_index: int | None,
-                    tolerance: float = 0.0) -> None:
+def check_settings(where: str, num_classes: int, ignore_index: int | None, tolerance: float = 0.0) -> None:
     """At least one class, a void label outside the classes, a tolerance >= 0."""
     if num_classes < 1:
         raise ValueError(f"{where}: num_classes must be at least 1, got {num_classes}")
@@ -80,12 +89,10 @@ def check_settings(where: str, num_classes: int, ignore_index: int | None,
             "the void label must lie outside them (CamVid: 11)"
         )
     if not tolerance >= 0:
-        raise ValueError(f"{where}: tolerance must be >= 0 (a fraction of the diagonal), "
-                         f"got {tolerance}")
+        raise ValueError(f"{where}: tolerance must be >= 0 (a fraction of the diagonal), got {tolerance}")
 
 
-def label_pair(pred: Any, target: Any, where: str,
-          names: tuple[str, str] = ("pred", "target")) -> tuple[Any, Any]:
+def label_pair(pred: Any, target: Any, where: str, names: tuple[str, str] = ("pred", "target")) -> tuple[Any, Any]:
     """Both label arrays, checked for dtype and equal shapes."""
     pred, target = as_labels(pred, names[0], where), as_labels(target, names[1], where)
     if pred.shape != target.shape:

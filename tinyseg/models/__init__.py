@@ -18,7 +18,22 @@ from .registry import available, count_parameters, create, pool_count, register
 from .segnet import SegNet, SegNetBasic
 
 __all__ = [
-    "SegNetBasic", "SegNet", "bayesian_segnet_basic", "FCNBasic", "EncoderBlock", "DecoderBlock", "ConvBN",
-    "Upsample2x", "MCPrediction", "mc_predict", "has_dropout", "bilinear_kernel", "decoder_storage_bytes",
-    "create", "available", "register", "pool_count", "count_parameters",
+    "SegNetBasic",
+    "SegNet",
+    "bayesian_segnet_basic",
+    "FCNBasic",
+    "EncoderBlock",
+    "DecoderBlock",
+    "ConvBN",
+    "Upsample2x",
+    "MCPrediction",
+    "mc_predict",
+    "has_dropout",
+    "bilinear_kernel",
+    "decoder_storage_bytes",
+    "create",
+    "available",
+    "register",
+    "pool_count",
+    "count_parameters",
 ]

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import backend, random
 from .. import nn
-from ..functional.activation import softmax
+from ..engine import backend, random
 from ..engine.tensor import Tensor, no_grad
+from ..functional.activation import softmax
 from .registry import register
 from .segnet import SegNetBasic
 
@@ -31,8 +31,9 @@ __all__ = ["bayesian_segnet_basic", "MCPrediction", "mc_predict", "has_dropout"]
 
 
 @register("bayesian_segnet_basic", pools=4)
-def bayesian_segnet_basic(num_classes: int = 11, in_channels: int = 3, p: float = 0.5,
-                          *, rng: np.random.Generator | None = None) -> SegNetBasic:
+def bayesian_segnet_basic(
+    num_classes: int = 11, in_channels: int = 3, p: float = 0.5, *, rng: np.random.Generator | None = None
+) -> SegNetBasic:
     """SegNet-Basic with Dropout(p) where the authors' bayesian_segnet_basic_train.prototxt puts it,
     after the two inner encoders and the two inner decoders ("central four"):
 
@@ -44,8 +45,10 @@ def bayesian_segnet_basic(num_classes: int = 11, in_channels: int = 3, p: float 
     weights are interchangeable. Use :func:`mc_predict` for the sampled prediction and its uncertainty.
     """
     model = SegNetBasic(num_classes, in_channels, dropout=(0.0, 0.0, p, p), rng=rng)
-    model.config = {"name": bayesian_segnet_basic.model_name,
-                    "kwargs": {"num_classes": num_classes, "in_channels": in_channels, "p": p}}
+    model.config = {
+        "name": bayesian_segnet_basic.model_name,  # type: ignore[attr-defined]  # set by @register
+        "kwargs": {"num_classes": num_classes, "in_channels": in_channels, "p": p},
+    }
     return model
 
 
@@ -73,8 +76,9 @@ def has_dropout(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Dropout) for m in model.modules())
 
 
-def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = None, *,
-               seed: int | Sequence[int] | None = None) -> MCPrediction:
+def mc_predict(
+    model: nn.Module, x: Tensor, samples: int = 8, generator: Any = None, *, seed: int | Sequence[int] | None = None
+) -> MCPrediction:
     """Monte Carlo dropout: run ``model`` ``samples`` times with dropout on, batch norm in eval mode.
 
     x: (N, C, H, W). The masks come from ``tinyseg.random``: with ``seed`` (an int or ints) or a
@@ -85,8 +89,10 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
     """
     drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     if not drops:
-        raise ValueError(f"mc_predict: {type(model).__name__} has no Dropout layer, so every sample would be "
-                         "the same; use a model with dropout, e.g. create('bayesian_segnet_basic')")
+        raise ValueError(
+            f"mc_predict: {type(model).__name__} has no Dropout layer, so every sample would be "
+            "the same; use a model with dropout, e.g. create('bayesian_segnet_basic')"
+        )
     if samples < 1:
         raise ValueError(f"mc_predict: samples must be at least 1, got {samples}")
     if generator is not None and seed is not None:
@@ -96,7 +102,8 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int = 8, generator: Any = N
     with nn.eval_mode(model), no_grad(), stream:  # batch norm: running statistics ...
         for m in drops:  # ... but dropout keeps sampling
             m.train()
-        mean = m2 = None
+        mean: Any = None  # the running mean and M2, arrays after the first sample
+        m2: Any = None
         for s in range(1, samples + 1):  # Welford: running mean and sum of squared deviations
             p = softmax(model(x), dim=1).data
             if mean is None:

@@ -19,6 +19,7 @@ parameter names read ``enc2.convs.0.conv.weight``, ``dec4.convs.0.bn.running_var
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,8 +37,15 @@ class ConvBN(nn.Module):
     speed win, docs/performance.md); the parameters are those of a conv and a batch norm.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, relu: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        *,
+        relu: bool = True,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, rng=rng)
         self.bn = nn.BatchNorm2d(out_channels)
@@ -54,8 +62,9 @@ def _convs(channels: Sequence[int], kernel_size: int, relu: bool, rng: np.random
     """ConvBN from channels[0] to channels[1], then to channels[2], ...: len(channels) - 1 of them."""
     if len(channels) < 2:
         raise ValueError(f"a block needs at least one conv: channels [in, out, ...], got {list(channels)}")
-    return nn.Sequential(*[ConvBN(c_in, c_out, kernel_size, relu=relu, rng=rng)
-                           for c_in, c_out in zip(channels, channels[1:])])
+    return nn.Sequential(
+        *[ConvBN(c_in, c_out, kernel_size, relu=relu, rng=rng) for c_in, c_out in itertools.pairwise(channels)]
+    )
 
 
 def _dropout(p: float) -> nn.Dropout | None:
@@ -70,8 +79,9 @@ class EncoderBlock(nn.Module):
     each maximum was), (H, W): the size before pooling, which the decoder restores).
     """
 
-    def __init__(self, channels: Sequence[int], kernel_size: int, *, dropout: float = 0.0,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self, channels: Sequence[int], kernel_size: int, *, dropout: float = 0.0, rng: np.random.Generator | None = None
+    ) -> None:
         super().__init__()
         self.convs = _convs(channels, kernel_size, True, rng)
         self.pool = nn.MaxPool2d(2, return_indices=True)
@@ -95,8 +105,15 @@ class DecoderBlock(nn.Module):
     indices, size) -> (N, out_n, *size), size being the (H, W) the encoder had before pooling.
     """
 
-    def __init__(self, channels: Sequence[int], kernel_size: int, *, relu: bool = True, dropout: float = 0.0,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        channels: Sequence[int],
+        kernel_size: int,
+        *,
+        relu: bool = True,
+        dropout: float = 0.0,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.unpool = nn.MaxUnpool2d(2)
         self.convs = _convs(channels, kernel_size, relu, rng)

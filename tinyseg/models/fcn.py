@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import backend
 from .. import nn
-from ..functional.conv import conv_transpose2d
+from ..engine import backend
 from ..engine.tensor import Tensor, no_grad
+from ..functional.conv import conv_transpose2d
 from .blocks import EncoderBlock
 from .registry import register
 from .segnet import check_input
@@ -61,8 +61,9 @@ class Upsample2x(nn.ConvTranspose2d):
 
     def forward(self, x: Tensor, output_size: tuple[int, int]) -> Tensor:  # type: ignore[override]
         extra = (output_size[0] - 2 * x.shape[2], output_size[1] - 2 * x.shape[3])
-        return conv_transpose2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
-                                output_padding=extra)
+        return conv_transpose2d(
+            x, self.weight, self.bias, stride=self.stride, padding=self.padding, output_padding=extra
+        )
 
 
 @register("fcn_basic", pools=4)
@@ -99,8 +100,12 @@ class FCNBasic(nn.Module):
         check_input(self, x, self.in_channels, self.pools)
         x = self.norm(x)
         skips = []
-        for encoder, score in ((self.enc1, self.score1), (self.enc2, self.score2),
-                               (self.enc3, self.score3), (self.enc4, self.score4)):
+        for encoder, score in (
+            (self.enc1, self.score1),
+            (self.enc2, self.score2),
+            (self.enc3, self.score3),
+            (self.enc4, self.score4),
+        ):
             x = encoder.convs(x)  # e_i: the block's features before pooling
             skips.append(score(x))
             x, _ = encoder.pool(x)  # FCN keeps no indices

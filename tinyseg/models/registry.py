@@ -49,7 +49,7 @@ def available() -> list[str]:
 
 def pool_count(name: str) -> int | None:
     """How many 2x2 poolings the model registered as ``name`` makes (None: no such model)."""
-    return _MODELS[name].pools if name in _MODELS else None
+    return _MODELS[name].pools if name in _MODELS else None  # type: ignore[attr-defined]  # set by register
 
 
 def create(name: str, **kwargs: Any) -> Any:

@@ -37,8 +37,10 @@ def check_input(model: Any, x: Any, in_channels: int, pools: int) -> None:
     if x.ndim != 4 or x.shape[1] != in_channels:
         raise ValueError(f"{type(model).__name__}: expected input (N, {in_channels}, H, W), got shape {tuple(x.shape)}")
     if min(x.shape[2:]) < 2**pools:
-        raise ValueError(f"{type(model).__name__}: input {tuple(x.shape)} is too small for {pools} poolings "
-                         f"(height and width must be at least {2**pools})")
+        raise ValueError(
+            f"{type(model).__name__}: input {tuple(x.shape)} is too small for {pools} poolings "
+            f"(height and width must be at least {2**pools})"
+        )
 
 
 @register("segnet_basic", pools=4)
@@ -57,12 +59,19 @@ class SegNetBasic(nn.Module):
     unpooling restores each encoder's size). 1,416,587 trainable parameters for 11 classes.
     """
 
-    def __init__(self, num_classes: int = 11, in_channels: int = 3, dropout: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
-                 *, rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        num_classes: int = 11,
+        in_channels: int = 3,
+        dropout: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         if len(dropout) != 4:
-            raise ValueError(f"SegNetBasic: dropout takes 4 rates (p1, p2, p3, p4), one per encoder-decoder pair, "
-                             f"got {dropout!r}")
+            raise ValueError(
+                f"SegNetBasic: dropout takes 4 rates (p1, p2, p3, p4), one per encoder-decoder pair, got {dropout!r}"
+            )
         kwargs: dict[str, Any] = {"num_classes": num_classes, "in_channels": in_channels}
         if any(dropout):
             kwargs["dropout"] = [float(p) for p in dropout]
@@ -158,4 +167,3 @@ class SegNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.decode(*self.encode(x))
-

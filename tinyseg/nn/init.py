@@ -23,6 +23,7 @@ from ..engine.tensor import Tensor
 
 __all__ = ["fan_in", "kaiming_normal_", "constant_", "zeros_", "ones_"]
 
+
 def fan_in(shape: tuple[int, ...]) -> int:
     """Inputs feeding one output unit: shape[1] * kernel area (PyTorch's and Caffe's convention).
 

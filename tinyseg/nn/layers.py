@@ -7,17 +7,25 @@ from typing import Any
 import numpy as np
 
 from ..engine import backend
+from ..engine.tensor import Tensor
 from ..functional.activation import dropout, relu
 from ..functional.conv import conv2d, conv_transpose2d
 from ..functional.norm import batch_norm, batch_norm_relu, local_response_norm
 from ..functional.pool import max_pool2d, max_unpool2d
 from ..functional.window import pair
-from ..engine.tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "ConvTranspose2d", "BatchNorm2d", "ReLU", "MaxPool2d", "MaxUnpool2d",
-           "LocalResponseNorm", "Dropout"]
+__all__ = [
+    "Conv2d",
+    "ConvTranspose2d",
+    "BatchNorm2d",
+    "ReLU",
+    "MaxPool2d",
+    "MaxUnpool2d",
+    "LocalResponseNorm",
+    "Dropout",
+]
 
 
 def _empty(*shape: int) -> Parameter:
@@ -32,9 +40,17 @@ class Conv2d(Module):
     rng: the NumPy generator to draw from (default: ``tinyseg.random.init_generator()``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, bias: bool = True,
-                 *, rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
@@ -45,8 +61,10 @@ class Conv2d(Module):
         return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}" + ("" if self.bias is not None else ", bias=False"))
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}" + ("" if self.bias is not None else ", bias=False")
+        )
 
 
 class ConvTranspose2d(Module):
@@ -56,10 +74,18 @@ class ConvTranspose2d(Module):
     Caffe's convention for this layout); bias (C_out,): zeros.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                 output_padding: int | tuple[int, int] = 0, bias: bool = True,
-                 *, rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
@@ -68,14 +94,16 @@ class ConvTranspose2d(Module):
         self.bias = init.zeros_(_empty(out_channels)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv_transpose2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
-                                output_padding=self.output_padding)
+        return conv_transpose2d(
+            x, self.weight, self.bias, stride=self.stride, padding=self.padding, output_padding=self.output_padding
+        )
 
     def extra_repr(self) -> str:
         out_pad = f", output_padding={self.output_padding}" if self.output_padding != (0, 0) else ""
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}{out_pad}"
-                + ("" if self.bias is not None else ", bias=False"))
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}{out_pad}" + ("" if self.bias is not None else ", bias=False")
+        )
 
 
 class BatchNorm2d(Module):
@@ -99,8 +127,16 @@ class BatchNorm2d(Module):
         if x.ndim != 4:
             raise ValueError(f"BatchNorm2d: expected input (N, C, H, W), got shape {x.shape}")
         op = batch_norm_relu if relu else batch_norm
-        return op(x, self.running_mean, self.running_var, self.weight, self.bias,
-                  training=self.training, momentum=self.momentum, eps=self.eps)
+        return op(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=self.training,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -58,8 +58,10 @@ class Module:
             (self._parameters if isinstance(value, Parameter) else self._modules)[name] = value
         elif stores and name in self._parameters:
             if value is not None:
-                raise TypeError(f"{type(self).__name__}.{name} is a parameter: assign a Parameter (or None), "
-                                f"not {type(value).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a parameter: assign a Parameter (or None), "
+                    f"not {type(value).__name__}"
+                )
             self._parameters[name] = None
         elif stores and name in self._buffers:
             self._buffers[name] = value
@@ -215,8 +217,10 @@ class Module:
                 current = m._parameters[local] if is_param else m._buffers[local]
                 got = tuple(np.shape(state[name]))
                 if got != tuple(current.shape):
-                    problems.append(f"size mismatch for {name}: checkpoint has shape {got}, "
-                                    f"the model has shape {tuple(current.shape)}")
+                    problems.append(
+                        f"size mismatch for {name}: checkpoint has shape {got}, "
+                        f"the model has shape {tuple(current.shape)}"
+                    )
         if problems:
             raise RuntimeError(f"load_state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, (m, local, is_param) in entries.items():

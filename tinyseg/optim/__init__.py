@@ -9,4 +9,13 @@
 from .optimizers import SGD, Adam, Optimizer
 from .schedules import ConstantLR, CosineAnnealingLR, LRScheduler, PolynomialLR, make_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adam", "LRScheduler", "ConstantLR", "PolynomialLR", "CosineAnnealingLR", "make_scheduler"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "LRScheduler",
+    "ConstantLR",
+    "PolynomialLR",
+    "CosineAnnealingLR",
+    "make_scheduler",
+]

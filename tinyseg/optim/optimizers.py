@@ -11,7 +11,6 @@ State dicts are plain: the hyperparameters by name, and ``"state"``: parameter i
 {name: array}, arrays being backend copies (``backend.to_numpy`` turns them into NumPy).
 """
 
-
 from __future__ import annotations
 
 import math
@@ -57,7 +56,7 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """{"lr": ..., other hyperparameters, "state": {index: {name: array copy or int}}}."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in ("lr",) + self.hyperparameters}
+        out: dict[str, Any] = {name: getattr(self, name) for name in ("lr", *self.hyperparameters)}
         out["state"] = {i: {k: v if k == "step" else v.copy() for k, v in s.items()} for i, s in self.state.items()}
         return out
 
@@ -67,17 +66,23 @@ class Optimizer:
         state = {int(i): s for i, s in state_dict["state"].items()}
         for i, s in state.items():
             if not 0 <= i < len(self.params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, "
-                                 f"but the optimiser has {len(self.params)} parameters")
+                raise ValueError(
+                    f"{name}.load_state_dict: state for parameter {i}, "
+                    f"but the optimiser has {len(self.params)} parameters"
+                )
             for key, v in s.items():
                 if key != "step" and tuple(np.shape(v)) != self.params[i].shape:
-                    raise ValueError(f"{name}.load_state_dict: {key} of parameter {i} has shape "
-                                     f"{tuple(np.shape(v))}, the parameter has shape {self.params[i].shape}")
-        for key in ("lr",) + self.hyperparameters:
+                    raise ValueError(
+                        f"{name}.load_state_dict: {key} of parameter {i} has shape "
+                        f"{tuple(np.shape(v))}, the parameter has shape {self.params[i].shape}"
+                    )
+        for key in ("lr", *self.hyperparameters):
             if key in state_dict:
                 setattr(self, key, _plain(state_dict[key]))
-        self.state = {i: {key: int(v) if key == "step" else _copy_like(v, self.params[i].data)
-                          for key, v in s.items()} for i, s in state.items()}
+        self.state = {
+            i: {key: int(v) if key == "step" else _copy_like(v, self.params[i].data) for key, v in s.items()}
+            for i, s in state.items()
+        }
 
 
 def _plain(value: Any) -> float | tuple[float, ...]:
@@ -96,7 +101,7 @@ def _copy_like(value: Any, like: Any) -> Any:
 class SGD(Optimizer):
     """Stochastic gradient descent (PyTorch's rule, no dampening, no Nesterov):
 
-        g = grad + weight_decay * p;  b = g (first step) or momentum * b + g;  p -= lr * b
+    g = grad + weight_decay * p;  b = g (first step) or momentum * b + g;  p -= lr * b
     """
 
     hyperparameters = ("momentum", "weight_decay")
@@ -121,15 +126,21 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba), PyTorch's rule with L2 weight decay added to the gradient:
 
-        g = grad + weight_decay * p;  t += 1
-        m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
-        p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    g = grad + weight_decay * p;  t += 1
+    m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+    p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
     """
 
     hyperparameters = ("betas", "eps", "weight_decay")
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 

@@ -1,7 +1,7 @@
 """Learning-rate schedules, PyTorch-shaped: build after the optimiser, ``step()`` after each update.
 
-    >>> sched = PolynomialLR(opt, total_iters=1000, power=0.9, warmup_iters=50)
-    >>> opt.step(); sched.step()           # as in PyTorch: the schedule steps after the optimiser
+>>> sched = PolynomialLR(opt, total_iters=1000, power=0.9, warmup_iters=50)
+>>> opt.step(); sched.step()           # as in PyTorch: the schedule steps after the optimiser
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ class ConstantLR(LRScheduler):
 class PolynomialLR(LRScheduler):
     """``(1 - min(t, T) / T) ** power``: PyTorch's PolynomialLR ("poly" in DeepLab, power 0.9)."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int, power: float = 1.0, warmup_iters: int = 0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int, power: float = 1.0, warmup_iters: int = 0, last_epoch: int = -1
+    ) -> None:
         if total_iters < 1:
             raise ValueError(f"PolynomialLR: total_iters must be >= 1, got {total_iters}")
         self.total_iters, self.power = total_iters, power
@@ -80,8 +81,14 @@ class CosineAnnealingLR(LRScheduler):
     """``eta_min / base + (1 - eta_min / base) (1 + cos(pi min(t, T_max) / T_max)) / 2``: PyTorch's
     CosineAnnealingLR without restarts, from the base rate down to ``eta_min`` at step T_max."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_iters: int = 0,  # noqa: N803
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_max: int,
+        eta_min: float = 0.0,
+        warmup_iters: int = 0,
+        last_epoch: int = -1,
+    ) -> None:
         if T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
         self.T_max, self.eta_min = T_max, eta_min
@@ -92,8 +99,9 @@ class CosineAnnealingLR(LRScheduler):
         return floor + (1.0 - floor) * (1.0 + math.cos(math.pi * min(t, self.T_max) / self.T_max)) / 2
 
 
-def make_scheduler(optimizer: Optimizer, schedule: str, total_iters: int, warmup_iters: int = 0,
-                   start: int = 0) -> LRScheduler:
+def make_scheduler(
+    optimizer: Optimizer, schedule: str, total_iters: int, warmup_iters: int = 0, start: int = 0
+) -> LRScheduler:
     """The schedule named ``schedule`` over ``total_iters`` steps, positioned at step ``start``.
 
     "constant": the base rate (the paper's); "poly": ``(1 - t/T) ** 0.9``; "cosine": a half cosine

@@ -20,7 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TrainConfig", "ConfigError", "RECIPES"]
+from .. import models
+
+__all__ = ["TrainConfig", "ConfigError", "RECIPES", "CHOICES", "check_range"]
 
 # "camvid" follows the paper (SegNet-Basic, Caffe solver): SGD, lr 0.1, momentum 0.9, weight
 # decay 5e-4, batch 4, median-frequency weights, full-size images, a fixed rate for 10,000
@@ -30,15 +32,43 @@ __all__ = ["TrainConfig", "ConfigError", "RECIPES"]
 # square roots of the median-frequency weights. "synthetic" is the no-download default, sized to
 # finish in minutes.
 RECIPES: dict[str, dict[str, Any]] = {
-    "camvid": dict(iters=10_000, batch_size=4, lr=0.1, size=None, val_every=500, augment=False,
-                   lr_schedule="constant", warmup_iters=0, class_weights="median"),
-    "camvid-cpu": dict(iters=1500, batch_size=4, lr=0.1, size=(180, 240), val_every=250, augment=True,
-                       lr_schedule="poly", warmup_iters=50, class_weights="sqrt-median"),
-    "synthetic": dict(iters=300, batch_size=4, lr=0.1, size=(96, 128), val_every=100, augment=False,
-                      lr_schedule="constant", warmup_iters=0, class_weights="median"),
+    "camvid": dict(
+        iters=10_000,
+        batch_size=4,
+        lr=0.1,
+        size=None,
+        val_every=500,
+        augment=False,
+        lr_schedule="constant",
+        warmup_iters=0,
+        class_weights="median",
+    ),
+    "camvid-cpu": dict(
+        iters=1500,
+        batch_size=4,
+        lr=0.1,
+        size=(180, 240),
+        val_every=250,
+        augment=True,
+        lr_schedule="poly",
+        warmup_iters=50,
+        class_weights="sqrt-median",
+    ),
+    "synthetic": dict(
+        iters=300,
+        batch_size=4,
+        lr=0.1,
+        size=(96, 128),
+        val_every=100,
+        augment=False,
+        lr_schedule="constant",
+        warmup_iters=0,
+        class_weights="median",
+    ),
 }
 
-CHOICES = {
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model": tuple(models.available()),
     "optimizer": ("sgd", "adam"),
     "lr_schedule": ("constant", "poly", "cosine"),
     "class_weights": ("median", "sqrt-median", "segnet-tutorial", "none"),
@@ -46,6 +76,11 @@ CHOICES = {
     "backend": ("numpy", "cupy"),
     "recipe": tuple(RECIPES),
 }
+
+
+def _field(default: Any, help: str) -> Any:  # noqa: A002 (argparse's name for it)
+    """A dataclass field with its one-line help (``python -m tinyseg.train --help`` shows it)."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 class ConfigError(ValueError):
@@ -62,6 +97,7 @@ class ConfigError(ValueError):
 
     def message(self, as_option: bool = False) -> str:
         """The error as one line, fields named as fields or (``as_option``) as command-line options."""
+
         def name(field: str) -> str:
             return "--" + field.replace("_", "-") if as_option else field
 
@@ -80,31 +116,34 @@ class TrainConfig:
     root, None for ``synthetic`` procedurally drawn scenes.
     """
 
-    recipe: str = "synthetic"
-    data: str | None = None
-    classes: str | None = None
-    skip_bad: bool = False
-    synthetic: int = 400
-    model: str = "segnet_basic"
-    iters: int | None = 300
-    epochs: float | None = None
-    batch_size: int = 4
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_schedule: str = "constant"
-    warmup_iters: int = 0
-    class_weights: str = "median"
-    loss_norm: str = "caffe"
-    augment: bool = False
-    size: tuple[int, int] | None = (96, 128)
-    val_every: int = 100
-    log_every: int = 10
-    workers: int = 2
-    seed: int = 0
-    backend: str = "numpy"
-    tf32: bool = False
+    # Each field's help is what `python -m tinyseg.train --help` shows for its option (--field-name).
+    recipe: str = _field("synthetic", "defaults for what is left out (default: camvid with --data, else synthetic)")
+    data: str | None = _field(
+        None, "a folder data set (docs/your-data.md) or the CamVid root (default: synthetic scenes)"
+    )
+    classes: str | None = _field(None, "classes.json of a folder data set (default: DATA/classes.json, else found)")
+    skip_bad: bool = _field(False, "skip unusable image/label pairs (listed) instead of stopping at the first")
+    synthetic: int = _field(400, "synthetic training scenes without --data (default 400; 40 more validate)")
+    model: str = _field("segnet_basic", "the network (default segnet_basic)")
+    iters: int | None = _field(300, "training steps (recipe's: 300 synthetic, 1500 camvid-cpu, 10000 camvid)")
+    epochs: float | None = _field(None, "training length in passes over the training set, instead of --iters")
+    batch_size: int = _field(4, "images per step (default 4)")
+    optimizer: str = _field("sgd", "default sgd")
+    lr: float = _field(0.1, "learning rate (default 0.1 with SGD, 1e-3 with Adam)")
+    momentum: float = _field(0.9, "SGD momentum (default 0.9)")
+    weight_decay: float = _field(5e-4, "L2 weight decay (default 5e-4)")
+    lr_schedule: str = _field("constant", "fixed, (1 - t/T)^0.9, or a half cosine (recipe's)")
+    warmup_iters: int = _field(0, "ramp the rate up linearly over the first N steps (recipe's)")
+    class_weights: str = _field("median", "median frequency balancing, its square root, the tutorial's, none")
+    loss_norm: str = _field("caffe", "divide the loss by the counted pixels (caffe, default) or their weights (torch)")
+    augment: bool = _field(False, "random flips, scale-and-crop, colour jitter (recipe's)")
+    size: tuple[int, int] | None = _field((96, 128), "resize images to HxW (recipe's: 96x128, 180x240 camvid-cpu)")
+    val_every: int = _field(100, "validate every N steps (recipe's)")
+    log_every: int = _field(10, "read the loss back from the device every N steps (default 10)")
+    workers: int = _field(2, "background threads decoding images (default 2)")
+    seed: int = _field(0, "seeds the weights, the data order, augmentation and dropout (default 0)")
+    backend: str = _field("numpy", "where the ops run (default numpy)")
+    tf32: bool = _field(False, "with --backend cupy: float32 products on TF32 tensor cores")
 
     @classmethod
     def from_recipe(cls, recipe: str | None = None, **overrides: Any) -> TrainConfig:
@@ -165,29 +204,38 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        _check_number("lr", self.lr, low=0, low_ok=False)
-        _check_number("momentum", self.momentum, low=0, high=1)
-        _check_number("weight_decay", self.weight_decay, low=0)
-        _check_number("epochs", self.epochs, low=0, low_ok=False)
+        check_range("lr", self.lr, low=0, low_ok=False)
+        check_range("momentum", self.momentum, low=0, high=1)
+        check_range("weight_decay", self.weight_decay, low=0)
+        check_range("epochs", self.epochs, low=0, low_ok=False)
         for name in ("iters", "batch_size", "val_every", "log_every", "synthetic"):
-            _check_number(name, getattr(self, name), low=1)
+            check_range(name, getattr(self, name), low=1)
         for name in ("workers", "warmup_iters", "seed"):
-            _check_number(name, getattr(self, name), low=0)
+            check_range(name, getattr(self, name), low=0)
         if (self.iters is None) == (self.epochs is None):
             raise ConfigError("iters", "or {epochs}: give exactly one of the two")
         if self.iters is not None and self.warmup_iters >= self.iters:
             raise ConfigError("warmup_iters", f"must be below {{iters}} ({self.iters}), got {self.warmup_iters}")
         if self.data is None and self.synthetic < self.batch_size:
-            raise ConfigError("synthetic", f"{self.synthetic} is fewer than one batch; it must be at least "
-                                           f"{{batch_size}} ({self.batch_size})")
+            raise ConfigError(
+                "synthetic",
+                f"{self.synthetic} is fewer than one batch; it must be at least {{batch_size}} ({self.batch_size})",
+            )
         if self.classes is not None and self.data is None:
             raise ConfigError("classes", "needs {data} (the synthetic scenes have CamVid's classes)")
         if self.tf32 and self.backend != "cupy":
             raise ConfigError("tf32", "needs {backend} cupy (TF32 is a GPU tensor-core format)")
 
 
-def _check_number(field: str, value: float | None, *, low: float, low_ok: bool = True,
-                  high: float | None = None, high_ok: bool = False) -> None:
+def check_range(
+    field: str,
+    value: float | None,
+    *,
+    low: float,
+    low_ok: bool = True,
+    high: float | None = None,
+    high_ok: bool = False,
+) -> None:
     """A ConfigError naming ``field`` when ``value`` (None: not set) is not a finite number in the range."""
     if value is None:
         return

@@ -53,8 +53,14 @@ def _model_input(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return T.normalize(image)
 
 
-def class_scores(model: nn.Module, images: Any, mc_samples: int = 0,
-                 out_size: tuple[int, int] | None = None) -> Any:
+def _in_model_dtype(model: nn.Module, images: Any) -> Tensor:
+    """images (N, C, H, W) as a Tensor of the model's own float dtype (a float64 model gets float64 input)."""
+    x = as_tensor(images)
+    dtype = next(iter(model.parameters())).dtype
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def class_scores(model: nn.Module, images: Any, mc_samples: int = 0, out_size: tuple[int, int] | None = None) -> Any:
     """The model's class scores (N, K, H, W) for images (N, C, h, w), with no graph recorded.
 
     mc_samples > 0: the mean softmax of that many Monte Carlo dropout passes (a model with
@@ -62,17 +68,25 @@ def class_scores(model: nn.Module, images: Any, mc_samples: int = 0,
     """
     with no_grad():
         if mc_samples > 0:
-            scores = Tensor(models.mc_predict(model, as_tensor(images), samples=mc_samples).mean)
+            scores = Tensor(models.mc_predict(model, _in_model_dtype(model, images), samples=mc_samples).mean)
         else:
-            scores = model(as_tensor(images))
+            scores = model(_in_model_dtype(model, images))
         if out_size is not None and tuple(scores.shape[2:]) != tuple(out_size):
             scores = interpolate(scores, out_size)
     return scores.data
 
 
-def evaluate(model: nn.Module, loader: Iterable[tuple[Any, Any]], num_classes: int,
-             ignore_index: int | None = None, *, mc_samples: int = 0, boundary_f1: bool = False,
-             keep: int = 0, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> dict[str, Any]:
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[tuple[Any, Any]],
+    num_classes: int,
+    ignore_index: int | None = None,
+    *,
+    mc_samples: int = 0,
+    boundary_f1: bool = False,
+    keep: int = 0,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> dict[str, Any]:
     """Scores of ``model`` over every batch (images (N, C, h, w), labels (N, H, W)) of ``loader``.
 
     The class scores are upsampled to the labels' size when the two differ, so a model that runs
@@ -87,14 +101,14 @@ def evaluate(model: nn.Module, loader: Iterable[tuple[Any, Any]], num_classes: i
     samples: list[tuple[Any, Any, Any]] = []
     label_size = input_size = None
     with nn.eval_mode(model):
-        for images, labels in (progress(loader) if progress else loader):
+        for images, labels in progress(loader) if progress else loader:
             label_size, input_size = tuple(labels.shape[1:]), tuple(images.shape[2:])
             pred = class_scores(model, images, mc_samples, out_size=label_size).argmax(axis=1)
             cm.update(pred, labels)
             if bf is not None:
                 bf.update(pred, labels)
             if len(samples) < keep:
-                samples += list(zip(images, labels, pred))[:keep - len(samples)]
+                samples += list(zip(images, labels, pred))[: keep - len(samples)]
     if label_size is None:
         raise ValueError("evaluate: the loader gave no batches")
     scores = cm.scores()
@@ -118,8 +132,9 @@ class Prediction:
     entropy: np.ndarray | None = None
 
 
-def predict(model: nn.Module, images: Sequence[np.ndarray], size: tuple[int, int] | None = None,
-            mc_samples: int = 0) -> list[Prediction]:
+def predict(
+    model: nn.Module, images: Sequence[np.ndarray], size: tuple[int, int] | None = None, mc_samples: int = 0
+) -> list[Prediction]:
     """Class maps for RGB images (each uint8 (H, W, 3), any size), one image at a time.
 
     Each image is resized to ``size`` (the size the model was trained at; None: as it is) and
@@ -134,7 +149,7 @@ def predict(model: nn.Module, images: Sequence[np.ndarray], size: tuple[int, int
             x = backend.to_device(np.ascontiguousarray(_model_input(image, size).transpose(2, 0, 1)[None]))
             entropy = None
             if mc_samples > 0:
-                result = models.mc_predict(model, Tensor(x), samples=mc_samples)
+                result = models.mc_predict(model, _in_model_dtype(model, x), samples=mc_samples)
                 scores, entropy = result.mean, backend.to_numpy(result.entropy)[0]
             else:
                 scores = class_scores(model, x)

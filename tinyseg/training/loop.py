@@ -1,4 +1,4 @@
-"""Training: one step, and ``fit``, the loop that runs a whole TrainConfig.
+"""Training: one step, and ``fit``, the loop that runs a whole TrainConfig (its parts come from build.py).
 
     >>> config = TrainConfig.from_recipe("synthetic", iters=200)
     >>> train_loader, val_loader = make_loaders(config, train_set, val_set)
@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim
-from ..data import SEGNET_TUTORIAL_WEIGHTS, Classes, DataLoader, median_frequency_weights
-from ..data import transforms as T
+from ..data import Classes, DataLoader
 from ..engine import backend
 from ..engine import random as tsrandom
 from ..engine.tensor import as_tensor
@@ -37,66 +36,21 @@ from ..functional import cross_entropy
 from ..io import checkpoint
 from ..io.storage import atomic_write, write_json
 from .config import TrainConfig
-from .evaluation import ModelInputs, evaluate
+from .evaluation import evaluate
 
-__all__ = ["make_transforms", "make_loaders", "build_optimizer", "class_weights", "train_step", "fit", "Callback",
-           "FitResult", "TrainingDiverged"]
-
-
-def make_transforms(size: tuple[int, int] | None, augment: bool = False, ignore_index: int | None = None) -> T.Compose:
-    """The training input pipeline: resize (image and label), augment, normalise.
-
-    size: (H, W) or None (keep each image's size). augment: random flips, scale-and-crop, colour
-    jitter. ignore_index: the data set's ignored label (``classes.ignore_index``), which
-    scale-and-crop pads labels with; None (every pixel is a class): scales from 1 up, no padding.
-    """
-    steps: list[Any] = [T.Resize(size)] if size is not None else []
-    if augment:
-        scale = (0.75, 1.5) if ignore_index is not None else (1.0, 1.5)
-        steps += [T.RandomHorizontalFlip(), T.RandomScaleCrop(scale, ignore_index=ignore_index), T.ColorJitter()]
-    steps.append(T.Normalize())
-    return T.Compose(steps)
+__all__ = ["train_step", "fit", "Callback", "FitResult", "TrainingDiverged"]
 
 
-def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[DataLoader, DataLoader]:
-    """The run's two loaders: shuffled, augmented training batches of ``config.size``, and
-    validation batches seen as ``evaluate`` sees them (images at ``config.size``, labels at their own)."""
-    ignore = train_set.classes.ignore_index
-    train = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed, workers=config.workers,
-                       transforms=make_transforms(config.size, config.augment, ignore), drop_last=True)
-    val = DataLoader(ModelInputs(val_set, config.size), config.batch_size, shuffle=False, workers=config.workers)
-    return train, val
-
-
-def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
-    """``config.optimizer`` over the model's parameters, with the config's rate and weight decay."""
-    if config.optimizer == "sgd":
-        return optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    return optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-
-
-def class_weights(kind: str, dataset: Any) -> np.ndarray | None:
-    """Class weights (K,) float32 for the loss, over ``dataset``'s labels and its ``classes``.
-
-    kind: "median" (median frequency balancing, the paper's), "sqrt-median" (its square root, a
-    softer push towards rare classes), "segnet-tutorial" (the SegNet tutorial's fixed CamVid table)
-    or "none" (returns None).
-    """
-    classes = dataset.classes
-    if kind == "none":
-        return None
-    if kind == "segnet-tutorial":
-        if len(classes) != 11:
-            raise ValueError(f"class weights 'segnet-tutorial' are CamVid's 11; this data set has {len(classes)} classes")
-        return np.asarray(SEGNET_TUTORIAL_WEIGHTS[:11], dtype=np.float32)
-    if kind not in ("median", "sqrt-median"):
-        raise ValueError(f"class_weights: kind must be median, sqrt-median, segnet-tutorial or none, got {kind!r}")
-    weights = np.asarray(median_frequency_weights(dataset, len(classes), classes.ignore_index), dtype=np.float32)
-    return np.sqrt(weights) if kind == "sqrt-median" else weights
-
-
-def train_step(model: nn.Module, optimizer: optim.Optimizer, images: Any, labels: Any, *,
-               weight: Any = None, ignore_index: int | None = None, normalization: str = "caffe") -> Any:
+def train_step(
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    images: Any,
+    labels: Any,
+    *,
+    weight: Any = None,
+    ignore_index: int | None = None,
+    normalization: str = "caffe",
+) -> Any:
     """One optimisation step on one batch: forward, weighted cross-entropy, backward, update.
 
     images: (N, C, H, W) float32; labels: (N, H, W) integer class per pixel (``ignore_index``
@@ -143,7 +97,7 @@ class FitResult:
     interrupted: bool = False
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(RuntimeError):  # noqa: N818 (a public name, read like StopIteration)
     """The loss became NaN or infinite at ``step``; ``checkpoint`` is the last good one (None: none saved yet)."""
 
     def __init__(self, step: int, loss: float, checkpoint: Path | None) -> None:
@@ -174,12 +128,15 @@ class _StopFlag:
 class _RunFiles:
     """A run's files in ``out`` (None: none): best.npz, last.npz, metrics.jsonl, config.json."""
 
-    def __init__(self, out: Path | None, model: nn.Module, optimizer: optim.Optimizer, config: TrainConfig,
-                 classes: Classes) -> None:
+    def __init__(
+        self, out: Path | None, model: nn.Module, optimizer: optim.Optimizer, config: TrainConfig, classes: Classes
+    ) -> None:
         self.out, self.model, self.optimizer = out, model, optimizer
         self.meta = {"classes": classes.to_dict(), "config": config.to_dict()}
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
+            for stale in out.glob(".*.tmp"):  # left by a write that was killed (atomic_write's temporary files)
+                stale.unlink(missing_ok=True)
             write_json(out / "config.json", config.to_dict())
 
     def history(self, start: int) -> list[dict[str, Any]]:
@@ -205,9 +162,19 @@ class _RunFiles:
         return path if path is not None and path.exists() else None
 
 
-def fit(model: nn.Module, optimizer: optim.Optimizer, train_loader: DataLoader, val_loader: DataLoader,
-        config: TrainConfig, *, classes: Classes, weight: Any = None, out: Path | None = None,
-        resume: checkpoint.Checkpoint | None = None, callbacks: Sequence[Callback] = ()) -> FitResult:
+def fit(
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    train_loader: DataLoader,
+    val_loader: DataLoader,
+    config: TrainConfig,
+    *,
+    classes: Classes,
+    weight: Any = None,
+    out: Path | None = None,
+    resume: checkpoint.Checkpoint | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> FitResult:
     """Train ``model`` for the run ``config`` describes, validating on ``val_loader``.
 
     train_loader: batches (images (N, C, H, W), labels (N, H, W)) with ``iter_from`` (a DataLoader);
@@ -243,8 +210,17 @@ def fit(model: nn.Module, optimizer: optim.Optimizer, train_loader: DataLoader, 
                     batches = train_loader.iter_from(step // per_epoch, 0)
                     continue
                 with tsrandom.fork_rng([config.seed, step]):  # this step's dropout masks: a resume redraws them
-                    pending.append(train_step(model, optimizer, images, labels, weight=weight,
-                                              ignore_index=classes.ignore_index, normalization=config.loss_norm))
+                    pending.append(
+                        train_step(
+                            model,
+                            optimizer,
+                            images,
+                            labels,
+                            weight=weight,
+                            ignore_index=classes.ignore_index,
+                            normalization=config.loss_norm,
+                        )
+                    )
                 scheduler.step()
                 step += 1
                 validate = step % config.val_every == 0 or step == total

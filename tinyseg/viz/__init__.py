@@ -8,5 +8,18 @@ from .graph import GraphNode, draw_graph, graph_dot, graph_nodes
 from .model import PoolingIndices, Stage, draw_model, model_stages
 from .pictures import legend, overlay, plot_curves, side_by_side, uncertainty_image
 
-__all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves", "GraphNode", "graph_nodes",
-           "graph_dot", "draw_graph", "PoolingIndices", "Stage", "model_stages", "draw_model"]
+__all__ = [
+    "overlay",
+    "side_by_side",
+    "legend",
+    "uncertainty_image",
+    "plot_curves",
+    "GraphNode",
+    "graph_nodes",
+    "graph_dot",
+    "draw_graph",
+    "PoolingIndices",
+    "Stage",
+    "model_stages",
+    "draw_model",
+]

@@ -69,7 +69,7 @@ def graph_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
         label = node.label.replace("\n", "\\n")
         lines.append(f'  n{i} [label="{label}", style="rounded,filled", fillcolor={fill}];')
         lines.extend(f"  n{j} -> n{i};" for j in node.inputs)
-    return "\n".join(lines + ["}"])
+    return "\n".join([*lines, "}"])
 
 
 def draw_graph(root: Tensor, names: dict[str, Tensor] | None = None, ax: Any = None) -> Any:
@@ -89,17 +89,28 @@ def draw_graph(root: Tensor, names: dict[str, Tensor] | None = None, ax: Any = N
         rows[node.depth] = rows.get(node.depth, 0) + 1
     if ax is None:
         _, ax = plt.subplots(figsize=(2.2 * (max(rows) + 1), 1.1 * max(rows.values()) + 0.6))
-    boxes = [ax.text(*xy, node.label, ha="center", va="center", fontsize=9,
-                     bbox=dict(boxstyle="round", fc="lightyellow" if node.tensor.grad_fn is None else "lightblue"))
-             for node, xy in zip(nodes, pos)]
+    boxes = [
+        ax.text(
+            *xy,
+            node.label,
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox=dict(boxstyle="round", fc="lightyellow" if node.tensor.grad_fn is None else "lightblue"),
+        )
+        for node, xy in zip(nodes, pos)
+    ]
     for i, node in enumerate(nodes):
         for j in node.inputs:
-            ax.annotate("", xy=pos[i], xytext=pos[j],
-                        arrowprops=dict(arrowstyle="-|>", color="grey", patchA=boxes[j].get_bbox_patch(),
-                                        patchB=boxes[i].get_bbox_patch()))
+            ax.annotate(
+                "",
+                xy=pos[i],
+                xytext=pos[j],
+                arrowprops=dict(
+                    arrowstyle="-|>", color="grey", patchA=boxes[j].get_bbox_patch(), patchB=boxes[i].get_bbox_patch()
+                ),
+            )
     ax.set_xlim(-0.6, max(rows) + 0.6)
     ax.set_ylim(-max(rows.values()) + 0.4, 0.6)
     ax.axis("off")
     return ax
-
-

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import backend
 from .. import nn
-from ..models.blocks import ConvBN
+from ..engine import backend
 from ..engine.tensor import Tensor, no_grad
+from ..models.blocks import ConvBN
 
 __all__ = ["PoolingIndices", "Stage", "model_stages", "draw_model"]
 
@@ -87,8 +87,10 @@ def _layer_lines(m: nn.Module) -> list[str]:
             lines.append(f"{_layer_line(run[0])}")
         elif run:
             k, chain = run[0].conv.kernel_size, "\u2192".join(str(c.conv.in_channels) for c in run)
-            lines.append(f"{len(run)}\u00d7 conv {k[0]}x{k[1]} {chain}\u2192{run[-1].conv.out_channels} + BN"
-                         + (" + ReLU" if run[0].relu else ""))
+            lines.append(
+                f"{len(run)}\u00d7 conv {k[0]}x{k[1]} {chain}\u2192{run[-1].conv.out_channels} + BN"
+                + (" + ReLU" if run[0].relu else "")
+            )
         run.clear()
 
     for child in m.children():
@@ -123,6 +125,7 @@ def model_stages(model: nn.Module, input_shape: Sequence[int]) -> list[Stage]:
             out = forward(*args, **kwargs)
             calls.append((name, child, (*args, *kwargs.values()), out))
             return out
+
         return forward_and_record
 
     own = {name: vars(child).get("forward") for name, child in children}  # a forward set on the instance, if any
@@ -130,7 +133,7 @@ def model_stages(model: nn.Module, input_shape: Sequence[int]) -> list[Stage]:
     x = Tensor(backend.get_xp().zeros(tuple(input_shape), dtype=param.dtype if param is not None else np.float32))
     try:
         for name, child in children:
-            child.forward = recording(name, child, child.forward)
+            child.forward = recording(name, child, child.forward)  # type: ignore[method-assign]  # recording wraps it
         with nn.eval_mode(model), no_grad():
             model(x)
     finally:
@@ -142,9 +145,11 @@ def model_stages(model: nn.Module, input_shape: Sequence[int]) -> list[Stage]:
     called = {name for name, *_ in calls}
     skipped = [name for name, child in children if name not in called and next(child.parameters(), None) is not None]
     if skipped:
-        raise ValueError(f"model_stages: {type(model).__name__}'s forward never calls {', '.join(skipped)} (it "
-                         "calls their parts instead), so its stages cannot be read off its layers; this works for "
-                         "models whose forward calls each of its blocks, as SegNetBasic and SegNet do")
+        raise ValueError(
+            f"model_stages: {type(model).__name__}'s forward never calls {', '.join(skipped)} (it "
+            "calls their parts instead), so its stages cannot be read off its layers; this works for "
+            "models whose forward calls each of its blocks, as SegNetBasic and SegNet do"
+        )
     if not calls:
         raise ValueError(f"model_stages: {type(model).__name__} has no layers that its forward calls")
 
@@ -161,12 +166,20 @@ def model_stages(model: nn.Module, input_shape: Sequence[int]) -> list[Stage]:
         if stored is not None:
             produced[id(stored)] = label
         level = round(float(np.log2(height / main.shape[2]))) if main.ndim == 4 else 0
-        stages.append(Stage(label, type(child).__name__, tuple(_layer_lines(child)),
-                            tuple(args[0].shape) if args and isinstance(args[0], Tensor) else (),
-                            tuple(main.shape), level,
-                            None if stored is None else PoolingIndices(tuple(stored.shape), str(stored.dtype),
-                                                                       int(stored.data.nbytes)),
-                            uses))
+        stages.append(
+            Stage(
+                label,
+                type(child).__name__,
+                tuple(_layer_lines(child)),
+                tuple(args[0].shape) if args and isinstance(args[0], Tensor) else (),
+                tuple(main.shape),
+                level,
+                None
+                if stored is None
+                else PoolingIndices(tuple(stored.shape), str(stored.dtype), int(stored.data.nbytes)),
+                uses,
+            )
+        )
     return stages
 
 
@@ -196,24 +209,41 @@ def draw_model(model: nn.Module, input_shape: Sequence[int], ax: Any = None) -> 
         _, ax = plt.subplots(figsize=(13, 1.45 * (max(rows) - top + 1) + 0.4))
 
     def box(x: float, y: float, text: str, colour: str) -> Any:
-        return ax.text(x, y, text, ha="center", va="center", fontsize=8.5,
-                       bbox=dict(boxstyle="round,pad=0.4", fc=colour, ec="grey"))
+        return ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            bbox=dict(boxstyle="round,pad=0.4", fc=colour, ec="grey"),
+        )
 
     def arrow(a: Any, b: Any, xy_a: tuple[float, float], xy_b: tuple[float, float], **style: Any) -> None:
-        ax.annotate("", xy=xy_b, xytext=xy_a, arrowprops=dict(arrowstyle="-|>", patchA=a.get_bbox_patch(),
-                                                              patchB=b.get_bbox_patch(), **style))
+        ax.annotate(
+            "",
+            xy=xy_b,
+            xytext=xy_a,
+            arrowprops=dict(arrowstyle="-|>", patchA=a.get_bbox_patch(), patchB=b.get_bbox_patch(), **style),
+        )
 
     pos = [(1.3 * c, -float(r)) for c, r in zip(cols, rows)]
     fill = {0: "#dbe9f6", 1: "#f6e3cf"}
     first = box(0.0, -float(top), f"input\n{tuple(input_shape)}", "lightyellow")
-    boxes = [box(*xy, f"{s.name}  ({s.kind})\n" + "\n".join(s.layers) + f"\nout {s.output_shape}",
-                 "#eeeeee" if s.indices is None and s.uses is None else fill[c])
-             for s, xy, c in zip(stages, pos, cols)]
+    boxes = [
+        box(
+            *xy,
+            f"{s.name}  ({s.kind})\n" + "\n".join(s.layers) + f"\nout {s.output_shape}",
+            "#eeeeee" if s.indices is None and s.uses is None else fill[c],
+        )
+        for s, xy, c in zip(stages, pos, cols)
+    ]
     arrow(first, boxes[0], (0.0, -float(top)), pos[0], color="grey")
     for i in range(1, len(stages)):
         arrow(boxes[i - 1], boxes[i], pos[i - 1], pos[i], color="grey")
     index_of = {s.name: i for i, s in enumerate(stages)}
-    total, dtypes = 0, set()
+    total = 0
+    dtypes: set[Any] = set()
     for j, s in enumerate(stages):
         if s.uses is None:
             continue
@@ -223,11 +253,26 @@ def draw_model(model: nn.Module, input_shape: Sequence[int], ax: Any = None) -> 
             continue
         total, dtypes = total + idx.nbytes, dtypes | {idx.dtype}
         beside = j == i + 1  # the deepest encoder feeds this decoder too: bend the index arrow below
-        arrow(boxes[i], boxes[j], pos[i], pos[j], color="tab:orange", ls="--", lw=1.5,
-              connectionstyle="arc3,rad=0.35" if beside else "arc3")
+        arrow(
+            boxes[i],
+            boxes[j],
+            pos[i],
+            pos[j],
+            color="tab:orange",
+            ls="--",
+            lw=1.5,
+            connectionstyle="arc3,rad=0.35" if beside else "arc3",
+        )
         mid_y = (pos[i][1] + pos[j][1]) / 2 + (-0.45 if beside else 0.2)
-        ax.text((pos[i][0] + pos[j][0]) / 2, mid_y, f"indices {idx.shape}\n{idx.dtype}, {_megabytes(idx.nbytes)}",
-                ha="center", va="center", fontsize=7.5, color="tab:orange")
+        ax.text(
+            (pos[i][0] + pos[j][0]) / 2,
+            mid_y,
+            f"indices {idx.shape}\n{idx.dtype}, {_megabytes(idx.nbytes)}",
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="tab:orange",
+        )
     for level, size in sizes.items():
         ax.text(-0.72, -float(level), "x".join(map(str, size)), ha="left", va="center", fontsize=8, color="grey")
     ax.set_xlim(-0.75, 1.3 * max(cols) + 0.5)

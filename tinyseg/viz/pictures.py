@@ -20,6 +20,7 @@ from ..io.storage import atomic_write
 
 __all__ = ["overlay", "side_by_side", "legend", "uncertainty_image", "plot_curves"]
 
+
 def overlay(image: np.ndarray, label: np.ndarray, alpha: float = 0.5, palette: np.ndarray | None = None) -> np.ndarray:
     """Blend the colour label map over the image. image (H, W, 3) uint8, label (H, W) -> (H, W, 3) uint8.
 
@@ -36,7 +37,7 @@ def side_by_side(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarr
     grid = np.full((len(rows) * (h + gap) - gap, ncols * (w + gap) - gap, 3), 255, dtype=np.uint8)
     for i, row in enumerate(rows):
         for j, img in enumerate(row):
-            grid[i * (h + gap): i * (h + gap) + h, j * (w + gap): j * (w + gap) + w] = img
+            grid[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = img
     return grid
 
 
@@ -92,7 +93,7 @@ def plot_curves(path: str | Path, records: Sequence[dict[str, Any]]) -> None:
         ax_loss.plot(its, loss, lw=0.5, alpha=0.4, color="tab:blue")
         k = max(1, len(loss) // 50)
         smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-        ax_loss.plot(its[k - 1:], smooth, color="tab:blue", label=f"mean of {k}")
+        ax_loss.plot(its[k - 1 :], smooth, color="tab:blue", label=f"mean of {k}")
         ax_loss.legend()
     ax_loss.set(xlabel="iteration", ylabel="training loss", title="loss")
     for key, name in [("global_acc", "G"), ("class_acc", "C"), ("miou", "mIoU")]:
@@ -104,5 +105,3 @@ def plot_curves(path: str | Path, records: Sequence[dict[str, Any]]) -> None:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
     plt.close(fig)
-
-
