@@ -70,8 +70,18 @@ def test_file_references_in_code_spans_exist(page: Path):
 
 
 def test_index_links_every_page_and_notebook():
+    """Every page and notebook is reached from docs/index.md, directly or through pages it links."""
     index = DOCS / "index.md"
-    reached = {p for t in links(index) if (p := local_target(index, t)) is not None}
+    reached: set[Path] = set()
+    todo = [index]
+    while todo:
+        page = todo.pop()
+        for target in links(page):
+            p = local_target(page, target)
+            if p is not None and p not in reached and p.exists():
+                reached.add(p)
+                if p.suffix == ".md" and p.is_relative_to(DOCS):
+                    todo.append(p)
     wanted = {p.resolve() for p in DOCS.rglob("*.md") if p != index} | {p.resolve() for p in NOTEBOOKS}
     missing = sorted(rel(p) for p in wanted - reached)
     assert not missing, f"docs/index.md does not link {missing}"

@@ -71,15 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tinyseg.bn_stats",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--checkpoint", type=Path, required=True, help="the trained model (.npz)")
     p.add_argument("--out", type=Path, required=True, help="where to write the model with the new statistics")
-    p.add_argument("--data", type=Path, help="CamVid root; default: the synthetic training scenes the model saw")
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="a folder data set or the CamVid root, its train split (default: the synthetic scenes the model saw)",
+    )
     p.add_argument("--size", type=parse_size, help="resize to HxW (default: the size the model was trained at)")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=4, help="images per batch, at least 2 (default: 4)")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"], help="where the ops run (default: numpy)")
+    p.add_argument("--workers", type=int, default=2, help="background threads decoding images (default: 2)")
     return p
 
 

@@ -33,16 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tinyseg.evaluate",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--data", type=Path, help="CamVid root; default: the synthetic validation scenes")
-    p.add_argument("--split", choices=["train", "val", "test"], help="the CamVid split, with --data (default: val)")
+    p.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint written by tinyseg.train")
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="a folder data set or the CamVid root (default: the synthetic validation scenes of a run on them)",
+    )
+    p.add_argument("--split", choices=["train", "val", "test"], help="the split of --data (default: val)")
     p.add_argument("--size", type=parse_size, help="resize to HxW (default: the size the model was trained at)")
-    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--mc-samples", type=int, default=0, help="Monte Carlo dropout samples (Bayesian models)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"], help="where the ops run (default: numpy)")
+    p.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default: 4)")
+    p.add_argument(
+        "--mc-samples",
+        type=int,
+        default=0,
+        help="Monte Carlo dropout samples, for models with dropout (default: 0, one pass without dropout)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="background threads decoding images (default: 2)")
     p.add_argument("--json", type=Path, help="also write the scores to this JSON file")
     return p
 
@@ -79,10 +87,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     size = args.size or ckpt.input_size
     classes = ckpt.classes
     dataset = open_split(args.data, args.split, size=size, seed=int(config.get("seed", 0)), classes=classes)
-    batch_size = args.batch_size
-    if batch_size > 1 and len(set(dataset.image_sizes())) > 1:  # labels are scored at their own size
+    mixed = len(set(dataset.image_sizes())) > 1  # labels are scored at their own sizes
+    if mixed:
         print("the images differ in size: scoring them one at a time", file=sys.stderr)
-        batch_size = 1
+    batch_size = 1 if mixed else args.batch_size
     loader = DataLoader(ModelInputs(dataset, size), batch_size, shuffle=False, workers=args.workers)
     from tqdm import tqdm  # noqa: PLC0415
 
@@ -108,8 +116,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "data": str(args.data or "synthetic"),
         "split": args.split,
         "images": len(dataset),
-        "label_size": list(scores["label_size"]),
-        "input_size": list(scores["input_size"]),
+        "label_size": None if mixed else list(scores["label_size"]),  # None: each label at its own size
+        "input_size": None if mixed and size is None else list(scores["input_size"]),
     }
 
 
@@ -125,10 +133,12 @@ def format_table(result: dict[str, Any]) -> str:
         acc, iou = ("      -" if v is None else f"{100 * v:7.1f}" for v in (s["acc"], s["iou"]))
         lines.append(f"{name:<12} {acc} {iou}")
     lines.append("")
-    (lh, lw), (ih, iw) = result["label_size"], result["input_size"]
+    label, given = result["label_size"], result["input_size"]
+    scored = "each label's own size" if label is None else f"{label[0]}x{label[1]} (the labels' size)"
+    model_input = "each image's own size" if given is None else f"{given[0]}x{given[1]}"
     lines.append(
-        f"{result['split']} ({result['images']} images, {result['data']}), scored at {lh}x{lw} "
-        f"(the labels' size); model input {ih}x{iw}:"
+        f"{result['split']} ({result['images']} images, {result['data']}), "
+        f"scored at {scored}; model input {model_input}:"
     )
     lines.append(
         f"G {100 * result['global_acc']:.1f}   C {100 * result['class_acc']:.1f}   "

@@ -30,19 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tinyseg.predict",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint written by tinyseg.train")
     p.add_argument(
         "images", type=Path, nargs="+", help="image files Pillow can read (PNG, JPEG, ...), or folders of them"
     )
-    p.add_argument("--out", type=Path, default=Path("predictions"))
+    p.add_argument("--out", type=Path, default=Path("predictions"), help="the output folder (default: predictions)")
     p.add_argument("--size", type=parse_size, help="run the model at HxW (default: the size it was trained at)")
     p.add_argument(
         "--index-masks", action="store_true", help="also write <name>_classes.png: the class index per pixel"
     )
-    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
-    p.add_argument("--mc-samples", type=int, default=8, help="MC-dropout samples for Bayesian models")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"], help="where the ops run (default: numpy)")
+    p.add_argument(
+        "--mc-samples",
+        type=int,
+        default=8,
+        help="Monte Carlo dropout samples, for models with dropout; 0 turns them off (default: 8)",
+    )
     return p
 
 

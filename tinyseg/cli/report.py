@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Classes
-from ..data.transforms import resize_image
+from ..data.transforms import resize_image, resize_label
 from ..engine import backend
 from ..io.storage import save_png
 from ..training.loop import Callback, FitResult
@@ -76,13 +76,16 @@ class RunPictures(Callback):
 
     def on_validation(self, step: int, scores: dict[str, Any], history: list[dict[str, Any]]) -> None:
         plot_curves(self.out / "curves.png", history)
-        rows = []
+        rows, shape = [], None
         for image, label, pred in scores["samples"]:
             img = backend.to_numpy(image).transpose(1, 2, 0)
             img = ((img - img.min()) / max(float(img.max() - img.min()), 1e-6) * 255).astype(np.uint8)
             label, pred = backend.to_numpy(label), backend.to_numpy(pred)
-            if img.shape[:2] != label.shape:  # the model's input size; the labels are scored at their own
-                img = resize_image(img, label.shape)
+            shape = shape or label.shape  # one picture: every row at the first label's size
+            if label.shape != shape:
+                label, pred = resize_label(label, shape), resize_label(pred, shape)
+            if img.shape[:2] != shape:  # the model's input size; the labels are scored at their own
+                img = resize_image(img, shape)
             rows.append([img, self.classes.colorize(label), self.classes.colorize(pred)])
         save_png(self.out / "val_samples.png", side_by_side(rows))
 

@@ -1,10 +1,12 @@
 """Data for training: your own folder data set, CamVid, synthetic street scenes, augmentations, batches.
 
->>> from tinyseg.data import open_dataset, SyntheticScenes, DataLoader, Compose, RandomHorizontalFlip
->>> train = open_dataset("../shared/camvid", split="train")   # CamVid or a folder data set; or SyntheticScenes(200)
->>> train.classes                                              # names, colours, ignored label (Classes)
->>> loader = DataLoader(train, batch_size=4, shuffle=True, seed=0, workers=2,
-...                     transforms=Compose([RandomHorizontalFlip()]))
+A data set and batches of it:
+
+    >>> from tinyseg.data import open_dataset, SyntheticScenes, DataLoader, Compose, RandomHorizontalFlip
+    >>> train = open_dataset("../shared/camvid", split="train")   # CamVid or a folder data set; or SyntheticScenes(200)
+    >>> train.classes                                              # names, colours, ignored label (Classes)
+    >>> loader = DataLoader(train, batch_size=4, shuffle=True, seed=0, workers=2,
+    ...                     transforms=Compose([RandomHorizontalFlip()]))
 """
 
 from .camvid import CAMVID_MEAN, CAMVID_STD, SEGNET_TUTORIAL_WEIGHTS, CamVid

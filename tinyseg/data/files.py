@@ -6,6 +6,9 @@ pixel contents (a readable file, the label's format, size, mode and values) when
 or for a whole split at once by ``verify()``. The label contract (every value a class or the
 ignored value, after the classes' ``values`` map stored values to classes) is checked here, once,
 where labels enter. Every problem is a one-line DataError naming the file.
+
+Why this file is longer than the others (about 370 lines): it is the one reader of pairs on
+disk, and every check of a user's files lives in it, each next to the read it guards.
 """
 
 from __future__ import annotations

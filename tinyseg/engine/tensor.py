@@ -17,7 +17,7 @@ PyTorch), and an op whose result is not floating point (a cast to int) records n
 its ``grad_fn`` but drops its Context and its ``inputs``, and a second ``backward()`` that reaches
 such a node raises; ``backward(retain_graph=True)`` keeps the graph for another walk.
 
-Why this file is longer than the others (about 350 lines): Tensor is one class, read as one:
+Why this file is longer than the others (about 380 lines): Tensor is one class, read as one:
 its data, its graph, its backward and every operator it has.
 """
 

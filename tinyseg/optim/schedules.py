@@ -1,7 +1,9 @@
 """Learning-rate schedules, PyTorch-shaped: build after the optimiser, ``step()`` after each update.
 
->>> sched = PolynomialLR(opt, total_iters=1000, power=0.9, warmup_iters=50)
->>> opt.step(); sched.step()           # as in PyTorch: the schedule steps after the optimiser
+A schedule wraps an optimiser and sets its learning rate at every step:
+
+    >>> sched = PolynomialLR(opt, total_iters=1000, power=0.9, warmup_iters=50)
+    >>> opt.step(); sched.step()           # as in PyTorch: the schedule steps after the optimiser
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """What a run is built from, by its TrainConfig: the loaders, the optimiser, the class weights.
 
->>> train_loader, val_loader = make_loaders(config, train_set, val_set)
->>> optimizer = build_optimizer(config, model)
->>> weight = class_weights(config.class_weights, train_set)     # (K,) or None
+Each takes the run's TrainConfig:
+
+    >>> train_loader, val_loader = make_loaders(config, train_set, val_set)
+    >>> optimizer = build_optimizer(config, model)
+    >>> weight = class_weights(config.class_weights, train_set)     # (K,) or None
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def make_transforms(size: tuple[int, int] | None, augment: bool = False, ignore_
 
 def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[DataLoader, DataLoader]:
     """The run's two loaders: shuffled, augmented training batches of ``config.size``, and
-    validation batches seen as ``evaluate`` sees them (images at ``config.size``, labels at their own)."""
+    validation batches seen as ``evaluate`` sees them (images at ``config.size``, labels at their own;
+    one image a batch when the validation images differ in size)."""
     ignore = train_set.classes.ignore_index
     train = DataLoader(
         train_set,
@@ -48,7 +51,9 @@ def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Dat
         transforms=make_transforms(config.size, config.augment, ignore),
         drop_last=True,
     )
-    val = DataLoader(ModelInputs(val_set, config.size), config.batch_size, shuffle=False, workers=config.workers)
+    sizes = set(val_set.image_sizes()) if hasattr(val_set, "image_sizes") else set()
+    val_batch = 1 if len(sizes) > 1 else config.batch_size  # labels of several sizes are scored one at a time
+    val = DataLoader(ModelInputs(val_set, config.size), val_batch, shuffle=False, workers=config.workers)
     return train, val
 
 
