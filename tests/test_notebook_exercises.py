@@ -124,6 +124,16 @@ def wrong(x, eps=1e-5):
     mu = x.mean(axis=(0, 2, 3), keepdims=True)
     return (x - mu) / np.sqrt(x.var(axis=(0, 2, 3), ddof=1, keepdims=True) + eps)
 ''', "normalises with the unbiased variance", "solution_batchnorm"),
+    ("04_batchnorm", "check_batchnorm", '''
+def wrong(x, eps=1e-5):
+    mu = x.mean(axis=(0, 2, 3), keepdims=True)
+    return (x - mu) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True))
+''', "leaves eps out (wrong where a channel's variance is near eps)", "solution_batchnorm"),
+    ("04_batchnorm", "check_batchnorm", '''
+def wrong(x, eps=1e-5):
+    mu = x.mean(axis=(0, 2, 3), keepdims=True)
+    return (x - mu) / (np.sqrt(x.var(axis=(0, 2, 3), keepdims=True)) + eps)
+''', "adds eps outside the square root", "solution_batchnorm"),
     ("04_batchnorm", "check_running_update", '''
 def wrong(running_mean, running_var, x, momentum=0.1):
     mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
@@ -194,6 +204,29 @@ def wrong(model, x, samples):
     model.train()
     return total / samples
 ''', "leaves dropout off (plain evaluation, no Monte Carlo)", "solution_mc_mean"),
+    ("07_bayesian_segnet", "check_mc_mean", '''
+def wrong(model, x, samples):
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    total = 0
+    with tinyseg.no_grad():
+        for _ in range(samples):
+            total = total + F.softmax(model(x), dim=1).data
+    model.train()
+    return total / samples
+''', "puts the model in train() afterwards instead of restoring its mode", "solution_mc_mean"),
+    ("07_bayesian_segnet", "check_mc_mean", '''
+def wrong(model, x, samples):
+    with nn.eval_mode(model), tinyseg.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.train()
+        for _ in range(samples):
+            last = F.softmax(model(x), dim=1).data
+    return last
+''', "returns the last sample instead of the mean", "solution_mc_mean"),
     ("08_fast_convolution", "check_shifted_adds", '''
 def wrong(Z, ho, stride):
     y = np.zeros((Z.shape[0], ho, Z.shape[2], Z.shape[4]), dtype=Z.dtype)
@@ -262,3 +295,24 @@ def test_check_rejects_a_likely_wrong_answer_and_accepts_the_solution(namespaces
         _quietly(ns[check], ns["wrong"])
     assert "correct." in _quietly(ns[check], ns[solution])
     assert "not attempted" in _quietly(ns[check], None)
+
+
+BATCHED_MC_MEAN = '''
+def batched(model, x, samples):
+    with nn.eval_mode(model), tinyseg.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.train()
+        n = x.shape[0]
+        xs = tinyseg.tensor(np.concatenate([tinyseg.backend.to_numpy(x.data)] * samples))  # one pass, all samples
+        p = F.softmax(model(xs), dim=1).data
+    return p.reshape(samples, n, *p.shape[1:]).mean(axis=0)
+'''
+
+
+def test_the_mc_mean_check_accepts_a_batched_implementation(namespaces):
+    """One forward pass over the images repeated `samples` times draws the masks in another order
+    than a loop: the check must accept it (it compares one sample exactly, many in statistics)."""
+    ns = namespaces("07_bayesian_segnet")
+    exec(compile(BATCHED_MC_MEAN, "batched answer to check_mc_mean", "exec"), ns)  # noqa: S102
+    assert "correct." in _quietly(ns["check_mc_mean"], ns["batched"])

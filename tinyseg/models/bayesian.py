@@ -58,8 +58,8 @@ class MCPrediction:
 
     mean: (N, K, H, W) mean of the sampled softmax probabilities.
     prediction: (N, H, W) argmax of ``mean`` (integer class per pixel).
-    variance: (N, H, W) variance over the samples of the probability of the predicted class
-        (the paper's "model uncertainty" map).
+    variance: (N, H, W) model uncertainty as Kendall et al. define it: the variance over the
+        samples of each class's softmax probability, averaged over the K classes.
     entropy: (N, H, W) entropy of ``mean`` in nats, -sum_k p_k log p_k (0 = certain, log K = uniform).
     samples: how many forward passes were averaged.
     """
@@ -114,7 +114,7 @@ def mc_predict(
             m2 += delta * (p - mean)
     xp = backend.xp_of(mean)
     prediction = mean.argmax(axis=1)
-    variance = xp.take_along_axis(m2 / samples, prediction[:, None], axis=1)[:, 0]
+    variance = (m2 / samples).mean(axis=1)  # per-class variance over the samples, averaged over the classes
     plogp = xp.where(mean > 0, mean * xp.log(xp.where(mean > 0, mean, 1)), 0)
     entropy = -plogp.sum(axis=1)
     return MCPrediction(mean=mean, prediction=prediction, variance=variance, entropy=entropy, samples=samples)
