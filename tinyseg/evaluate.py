@@ -21,7 +21,7 @@ from typing import Any
 
 from . import models
 from .cli import CLIError, check_exists, check_number, check_size, check_writable, parse_size, run_command
-from .data import DataLoader, open_split
+from .data import DataLoader, open_split, sizes_differ
 from .engine import backend
 from .io import checkpoint
 from .io.storage import write_json
@@ -87,7 +87,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     size = args.size or ckpt.input_size
     classes = ckpt.classes
     dataset = open_split(args.data, args.split, size=size, seed=int(config.get("seed", 0)), classes=classes)
-    mixed = len(set(dataset.image_sizes())) > 1  # labels are scored at their own sizes
+    mixed = sizes_differ(dataset)  # labels are scored at their own sizes
     if mixed:
         print("the images differ in size: scoring them one at a time", file=sys.stderr)
     batch_size = 1 if mixed else args.batch_size

@@ -82,8 +82,9 @@ def train(args: argparse.Namespace) -> int:
         check_same_size(val_set, "val")
     cli.describe_data(config.data, classes, train=train_set, val=val_set, weights=config.class_weights)
     weight = class_weights(config.class_weights, train_set)  # reads every training label
-    for split in (val_set,) if weight is not None else (train_set, val_set):  # the weights read every train label
-        verify(split)  # every pair read once now, not when the loop reaches it
+    verify(val_set)  # every pair read once now, not when the loop reaches it
+    if weight is None:  # (the class weights above read every training label already)
+        verify(train_set)
     cli.report_skipped(train_set)
 
     tsrandom.manual_seed(config.seed)

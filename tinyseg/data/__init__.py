@@ -10,7 +10,7 @@ A data set and batches of it:
 """
 
 from .camvid import CAMVID_MEAN, CAMVID_STD, SEGNET_TUTORIAL_WEIGHTS, CamVid
-from .checks import check_same_size, verify
+from .checks import check_same_size, sizes_differ, verify
 from .classes import CAMVID, CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, Classes, colorize, read_classes_json
 from .detect import SYNTHETIC_VAL, open_dataset, open_split
 from .errors import DataError
@@ -43,6 +43,7 @@ __all__ = [
     "DataError",
     "verify",
     "check_same_size",
+    "sizes_differ",
     "CAMVID_CLASSES",
     "CAMVID_PALETTE",
     "CAMVID_MEAN",

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import DataError
 
-__all__ = ["verify", "check_same_size"]
+__all__ = ["verify", "check_same_size", "sizes_differ"]
 
 
 def verify(dataset: Any) -> int:
@@ -51,3 +51,10 @@ def check_same_size(dataset: Any, split_name: str) -> tuple[int, int] | None:
                 "(H x W); give --size HxW (resizes every image), or transforms.Resize((h, w)) in Python"
             )
     return first
+
+
+def sizes_differ(dataset: Any) -> bool:
+    """True when the images of ``dataset`` are not all one (H, W), read from the file headers; False
+    for a data set that cannot tell its sizes without reading its items. A batch needs one size:
+    evaluation scores such a split one image at a time."""
+    return hasattr(dataset, "image_sizes") and len(set(dataset.image_sizes())) > 1

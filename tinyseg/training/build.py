@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim
-from ..data import SEGNET_TUTORIAL_WEIGHTS, DataLoader, median_frequency_weights
+from ..data import SEGNET_TUTORIAL_WEIGHTS, DataLoader, median_frequency_weights, sizes_differ
 from ..data import transforms as T
 from .config import TrainConfig
 from .evaluation import ModelInputs
@@ -51,8 +51,7 @@ def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Dat
         transforms=make_transforms(config.size, config.augment, ignore),
         drop_last=True,
     )
-    sizes = set(val_set.image_sizes()) if hasattr(val_set, "image_sizes") else set()
-    val_batch = 1 if len(sizes) > 1 else config.batch_size  # labels of several sizes are scored one at a time
+    val_batch = 1 if sizes_differ(val_set) else config.batch_size  # labels of several sizes: one at a time
     val = DataLoader(ModelInputs(val_set, config.size), val_batch, shuffle=False, workers=config.workers)
     return train, val
 
