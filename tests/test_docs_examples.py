@@ -11,8 +11,8 @@
   the train command on the pages that writes that folder (``--out runs/cars``), or else by a tiny
   synthetic run. The command must exit 0; a command followed by ``tinyseg.X: error: ...`` lines (a
   documented error) must exit 2 with that message (``...`` stands for any text).
-  Set-up commands (venv, pip, pytest, jupyter) are checked, not run: the extras, test paths and
-  notebooks they name must exist.
+  Set-up commands (venv, pip, pytest, jupyter, ``python scripts/...``) are checked, not run: the extras,
+  test paths, scripts and notebooks they name must exist.
 
 A block can be configured by an HTML comment on the line above it (invisible on the rendered page):
 
@@ -427,6 +427,9 @@ def _check_setup_command(words: list[str], where: str) -> None:
     if words[:3] == ["python", "-m", "pytest"]:
         paths = [w for w in words[3:] if not w.startswith("-")]
         assert all((ROOT / p.split("::")[0]).exists() for p in paths), f"{where}: {paths}"
+        return
+    if words[:1] == ["python"] and words[1:2] and words[1].startswith("scripts/"):
+        assert all((ROOT / p).exists() for p in words[1:] if not p.startswith("-")), f"{where}: {words}"
         return
     if words[:1] == ["jupyter"] and words[1:2] in (["lab"], ["notebook"]):
         assert all((ROOT / p).exists() for p in words[2:]), f"{where}: {words}"

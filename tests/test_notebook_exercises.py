@@ -3,8 +3,9 @@ notebook's own solution.
 
 The check functions are read from the stored notebooks (nothing is copied here): the notebook's
 imports cell runs (IPython magics dropped), then only the function and class definitions of its
-other code cells, so no training or plotting runs. Each wrong answer below is a mistake worth
-catching; its check must raise AssertionError (GradcheckError is one).
+other code cells, so no training or plotting runs. The wrong answers live in
+tests/exercise_cases/ (one module per notebook); each is a mistake worth catching, its check must
+raise AssertionError (GradcheckError is one), and every check is fed at least two.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 import pytest
 
 from tinyseg.engine import backend
+
+from .exercise_cases import ALL
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -51,198 +54,9 @@ def _quietly(fn, *args):
     return out.getvalue()
 
 
-# (notebook, check, wrong answer defining `wrong`, what the mistake is, the notebook's solution)
-CASES = [
-    ("01_autograd", "check_tanh", '''
-def wrong(v):
-    t = math.tanh(v.data)
-    out = Value(t, (v,), "tanh")
-    def _backward():
-        v.grad = (1 - t * t) * out.grad
-    out._backward = _backward
-    return out
-''', "overwrites v.grad (= instead of +=)", "solution_tanh"),
-    ("01_autograd", "check_grad_w", '''
-def wrong(x, g):
-    return (g * x).mean(axis=0)
-''', "averages over the broadcast axis instead of summing", "solution_grad_w"),
-    ("01_autograd", "check_sigmoid", '''
-class wrong(tinyseg.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = 1 / (1 + np.exp(-x))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return y * grad
-''', "forgets the (1 - y) factor", "SolutionSigmoid"),
-    ("02_convolution", "check_output_size", '''
-def wrong(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride
-''', "forgets the + 1", "solution_output_size"),
-    ("02_convolution", "check_output_size", '''
-def wrong(size, kernel, stride, padding):
-    return (size + padding - kernel) // stride + 1
-''', "pads one side only", "solution_output_size"),
-    ("02_convolution", "check_weight_grad", '''
-def wrong(x, g, kh, kw):
-    n_img, c = x.shape[:2]
-    o = g.shape[1]
-    cols = window_view(x, kh, kw, 1).transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, -1)
-    g2 = g.transpose(1, 0, 2, 3).reshape(o, -1)
-    return (g2 @ cols.T).reshape(o, c, kh, kw)[:, :, ::-1, ::-1]
-''', "flips the kernel (the input gradient's rule, not the weights')", "solution_weight_grad"),
-    ("02_convolution", "check_conv1x1", '''
-def wrong(x, w):
-    return np.einsum("oc,nchw->nohw", w.reshape(w.shape[1], w.shape[0]).T, x)
-''', "reshapes where it should transpose", "solution_conv1x1"),
-    ("03_pooling_indices", "check_unpool", '''
-def wrong(values, indices):
-    n, c, h, w = values.shape
-    out = np.zeros((n, c, h, 2, w, 2), dtype=values.dtype)
-    for p in range(4):
-        j, i = divmod(p, 2)
-        out[:, :, :, i, :, j] = np.where(indices == p, values, 0)
-    return out.reshape(n, c, 2 * h, 2 * w)
-''', "reads the window positions column-major", "solution_unpool"),
-    ("03_pooling_indices", "check_index_bits", '''
-def wrong(kh, kw):
-    return int(np.log2(kh * kw))
-''', "rounds the logarithm down", "solution_index_bits"),
-    ("03_pooling_indices", "check_to_flat", '''
-def wrong(indices, width):
-    h, w = indices.shape[-2:]
-    rows = 2 * np.arange(h)[:, None] + indices // 2
-    cols = 2 * np.arange(w)[None, :] + indices % 2
-    return (rows * 2 * w + cols).astype(np.int64)
-''', "uses twice the pooled width, wrong for odd widths", "solution_to_flat"),
-    ("04_batchnorm", "check_batchnorm", '''
-def wrong(x, eps=1e-5):
-    mu = x.mean(axis=(0, 2, 3), keepdims=True)
-    return (x - mu) / np.sqrt(x.var(axis=(0, 2, 3), ddof=1, keepdims=True) + eps)
-''', "normalises with the unbiased variance", "solution_batchnorm"),
-    ("04_batchnorm", "check_batchnorm", '''
-def wrong(x, eps=1e-5):
-    mu = x.mean(axis=(0, 2, 3), keepdims=True)
-    return (x - mu) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True))
-''', "leaves eps out (wrong where a channel's variance is near eps)", "solution_batchnorm"),
-    ("04_batchnorm", "check_batchnorm", '''
-def wrong(x, eps=1e-5):
-    mu = x.mean(axis=(0, 2, 3), keepdims=True)
-    return (x - mu) / (np.sqrt(x.var(axis=(0, 2, 3), keepdims=True)) + eps)
-''', "adds eps outside the square root", "solution_batchnorm"),
-    ("04_batchnorm", "check_running_update", '''
-def wrong(running_mean, running_var, x, momentum=0.1):
-    mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
-    return (1 - momentum) * running_mean + momentum * mu, (1 - momentum) * running_var + momentum * var
-''', "keeps the biased variance in the running average", "solution_running_update"),
-    ("04_batchnorm", "check_bn_eval_backward", '''
-def wrong(g, x, running_mean, running_var, weight, eps=1e-5):
-    c = lambda a: a[None, :, None, None]
-    s = 1 / np.sqrt(c(running_var) + eps)
-    xhat = (x - c(running_mean)) * s
-    axes = (0, 2, 3)
-    dx = c(weight) * s * (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True))
-    return dx, (g * xhat).sum(axis=axes), g.sum(axis=axes)
-''', "keeps the training-mode correction terms in eval mode", "solution_bn_eval_backward"),
-    ("04_batchnorm", "check_bn_eval_backward", '''
-def wrong(g, x, running_mean, running_var, weight, eps=1e-5):
-    c = lambda a: a[None, :, None, None]
-    axes = (0, 2, 3)
-    s = 1 / np.sqrt(c(running_var) + eps)
-    xhat = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
-    return c(weight) * s * g, (g * xhat).sum(axis=axes), g.sum(axis=axes)
-''', "takes dweight's xhat from the batch statistics", "solution_bn_eval_backward"),
-    ("05_segnet_basic", "check_conv_params", '''
-def wrong(in_channels, out_channels, kernel_size, bias=True):
-    return out_channels * in_channels * kernel_size**2
-''', "forgets the biases", "solution_conv_params"),
-    ("05_segnet_basic", "check_encoder_sizes", '''
-def wrong(height):
-    return [-(-height // 2**k) for k in range(1, 5)]
-''', "rounds up instead of flooring", "solution_encoder_sizes"),
-    ("06_training", "check_scores", '''
-def wrong(M):
-    M = np.asarray(M, dtype=float)
-    tp, truth, predicted = np.diag(M), M.sum(axis=1), M.sum(axis=0)
-    recall = np.where(truth > 0, tp / np.maximum(truth, 1), np.nan)
-    iou = tp / np.maximum(truth + predicted - tp, 1)
-    return tp.sum() / M.sum(), np.nanmean(recall), iou.mean()
-''', "counts a class absent from truth and prediction as IoU 0", "solution_scores"),
-    ("06_training", "check_scores", '''
-def wrong(M):
-    M = np.asarray(M, dtype=float)
-    tp, truth, predicted = np.diag(M), M.sum(axis=1), M.sum(axis=0)
-    recall = tp / np.maximum(truth, 1)
-    union = truth + predicted - tp
-    iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
-    return tp.sum() / M.sum(), recall.mean(), np.nanmean(iou)
-''', "counts a class absent from the truth as recall 0", "solution_scores"),
-    ("06_training", "check_median_frequency", '''
-def wrong(labels, num_classes=11, void=11):
-    counted = np.concatenate([lb[lb != void].ravel() for lb in labels])
-    freq = np.bincount(counted, minlength=num_classes)[:num_classes] / counted.size
-    weights = np.zeros(num_classes)
-    weights[freq > 0] = np.median(freq[freq > 0]) / freq[freq > 0]
-    return weights
-''', "divides by all pixels, not by those of the images where the class appears", "solution_median_frequency"),
-    ("07_bayesian_segnet", "check_entropy", '''
-def wrong(p):
-    safe = np.where(p > 0, p, 1.0)
-    return -(p * np.log2(safe)).sum(axis=1)
-''', "uses log base 2", "solution_entropy"),
-    ("07_bayesian_segnet", "check_mc_mean", '''
-def wrong(model, x, samples):
-    model.eval()
-    total = 0
-    with tinyseg.no_grad():
-        for _ in range(samples):
-            total = total + F.softmax(model(x), dim=1).data
-    model.train()
-    return total / samples
-''', "leaves dropout off (plain evaluation, no Monte Carlo)", "solution_mc_mean"),
-    ("07_bayesian_segnet", "check_mc_mean", '''
-def wrong(model, x, samples):
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.train()
-    total = 0
-    with tinyseg.no_grad():
-        for _ in range(samples):
-            total = total + F.softmax(model(x), dim=1).data
-    model.train()
-    return total / samples
-''', "puts the model in train() afterwards instead of restoring its mode", "solution_mc_mean"),
-    ("07_bayesian_segnet", "check_mc_mean", '''
-def wrong(model, x, samples):
-    with nn.eval_mode(model), tinyseg.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Dropout):
-                m.train()
-        for _ in range(samples):
-            last = F.softmax(model(x), dim=1).data
-    return last
-''', "returns the last sample instead of the mean", "solution_mc_mean"),
-    ("08_fast_convolution", "check_shifted_adds", '''
-def wrong(Z, ho, stride):
-    y = np.zeros((Z.shape[0], ho, Z.shape[2], Z.shape[4]), dtype=Z.dtype)
-    for i in range(Z.shape[3]):
-        y += Z[:, i:i + ho, :, i]
-    return y
-''', "forgets the stride between output rows (the stride-1 answer)", "solution_shifted_adds"),
-    ("08_fast_convolution", "check_shifted_adds", '''
-def wrong(Z, ho, stride):
-    y = np.zeros((Z.shape[0], ho, Z.shape[2], Z.shape[4]), dtype=Z.dtype)
-    kh = Z.shape[3]
-    for i in range(kh):
-        y += Z[:, i:i + stride * (ho - 1) + 1:stride, :, kh - 1 - i]
-    return y
-''', "flips the kernel rows (the input gradient's rule)", "solution_shifted_adds"),
-]
+# (notebook, check, wrong answer defining `wrong`, what the mistake is, the notebook's solution): one module per
+# notebook in tests/exercise_cases/, so that each notebook's cases sit in a file of their own.
+CASES = ALL
 
 
 @pytest.fixture(autouse=True)
@@ -283,6 +97,14 @@ def test_every_exercise_has_a_case():
                 checks |= {(path.stem, n.name) for n in ast.parse(_python(cell.source)).body
                            if isinstance(n, ast.FunctionDef) and n.name.startswith("check_")}
     assert checks == {(stem, check) for stem, check, *_ in CASES}
+
+
+def test_every_check_is_fed_at_least_two_wrong_answers():
+    counts: dict[tuple[str, str], set[str]] = {}
+    for stem, check, _, mistake, _ in CASES:
+        counts.setdefault((stem, check), set()).add(mistake)
+    few = {key: len(mistakes) for key, mistakes in counts.items() if len(mistakes) < 2}
+    assert not few, f"checks fed fewer than two distinct wrong answers: {few}"
 
 
 @pytest.mark.parametrize("stem, check, wrong, mistake, solution", CASES,

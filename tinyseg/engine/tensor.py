@@ -13,9 +13,10 @@ from. ``tinyseg.viz.draw_graph`` draws a graph from those three alone.
 
 Only floating-point tensors can require gradients (an integer or boolean tensor raises, as in
 PyTorch), and an op whose result is not floating point (a cast to int) records nothing.
-``backward()`` frees the graph it walked, as PyTorch frees its saved tensors: every op node keeps
-its ``grad_fn`` but drops its Context and its ``inputs``, and a second ``backward()`` that reaches
-such a node raises; ``backward(retain_graph=True)`` keeps the graph for another walk.
+``backward()`` frees what the ops it walked saved, as PyTorch frees its saved tensors: every op
+node keeps its ``grad_fn`` and drops its Context, and a second ``backward()`` that reaches such a
+node raises; ``backward(retain_graph=True)`` keeps the graph for another walk. Unlike PyTorch,
+which keeps the links between its nodes (``next_functions``), tinyseg also empties ``inputs``.
 
 Why this file is longer than the others (about 380 lines): Tensor is one class, read as one:
 its data, its graph, its backward and every operator it has.
@@ -178,10 +179,10 @@ class Tensor:
         Tensor, a NumPy or CuPy array (moved to ``self``'s device) or a nested list.
         Gradients add up: a tensor used twice receives the sum, and ``.grad`` accumulates across
         calls until zeroed (each call on a new graph, or on one kept with ``retain_graph``).
-        ``retain_graph``: keep the graph so that it can be walked again. Without it, as in
-        PyTorch, every op node walked drops what its forward saved (its Context) and its
-        ``inputs``, keeping ``grad_fn``; a later ``backward()`` that reaches one raises a
-        RuntimeError before any ``.grad`` changes.
+        ``retain_graph``: keep the graph so that it can be walked again. Without it every op node
+        walked drops what its forward saved (its Context), as PyTorch frees its saved tensors, and
+        also its ``inputs`` (PyTorch keeps its ``next_functions``), keeping ``grad_fn``; a later
+        ``backward()`` that reaches one raises a RuntimeError before any ``.grad`` changes.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad")

@@ -1,4 +1,4 @@
-"""FCN-Basic: SegNet-Basic's encoder with FCN's way of decoding (the SegNet paper's Sec. 4.1
+"""FCN-Basic: SegNet-Basic's encoder with FCN's way of decoding (the SegNet paper's decoder-variant
 comparison), so that the memory cost of the two decoders can be measured side by side.
 
 SegNet's decoders receive, from each encoder, only *where* each 2x2 maximum was (pooling

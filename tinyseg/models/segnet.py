@@ -45,7 +45,7 @@ def check_input(model: Any, x: Any, in_channels: int, pools: int) -> None:
 
 @register("segnet_basic", pools=4)
 class SegNetBasic(nn.Module):
-    """SegNet-Basic (Badrinarayanan et al., 2017, Sec. 4.1), as in the authors' Caffe model.
+    """SegNet-Basic (Badrinarayanan et al., 2017, its study of decoder variants), as in the authors' Caffe model.
 
     norm          LRN (size 5, alpha 1e-4, beta 0.75) on the input
     enc1 ... enc4 conv 7x7 (64, pad 3, bias) -> batch norm -> ReLU -> 2x2 max-pool (keep indices)

@@ -61,7 +61,8 @@ def _in_model_dtype(model: nn.Module, images: Any) -> Tensor:
 
 
 def class_scores(model: nn.Module, images: Any, mc_samples: int = 0, out_size: tuple[int, int] | None = None) -> Any:
-    """The model's class scores (N, K, H, W) for images (N, C, h, w), with no graph recorded.
+    """The model's class scores (N, K, H, W) for images (N, C, h, w), in evaluation mode (every
+    layer's mode is put back afterwards), with no graph recorded.
 
     mc_samples > 0: the mean softmax of that many Monte Carlo dropout passes (a model with
     dropout). out_size (H, W): the scores are upsampled bilinearly to it when they differ.
@@ -70,7 +71,8 @@ def class_scores(model: nn.Module, images: Any, mc_samples: int = 0, out_size: t
         if mc_samples > 0:
             scores = Tensor(models.mc_predict(model, _in_model_dtype(model, images), samples=mc_samples).mean)
         else:
-            scores = model(_in_model_dtype(model, images))
+            with nn.eval_mode(model):
+                scores = model(_in_model_dtype(model, images))
         if out_size is not None and tuple(scores.shape[2:]) != tuple(out_size):
             scores = interpolate(scores, out_size)
     return scores.data

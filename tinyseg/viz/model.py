@@ -184,7 +184,7 @@ def model_stages(model: nn.Module, input_shape: Sequence[int]) -> list[Stage]:
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / 2**20:.2f} MB" if n >= 2**17 else f"{n / 2**10:.1f} KB"
+    return f"{n / 2**20:.2f} MiB" if n >= 2**17 else f"{n / 2**10:.1f} KiB"
 
 
 def draw_model(model: nn.Module, input_shape: Sequence[int], ax: Any = None) -> Any:
