@@ -23,6 +23,8 @@ from pathlib import Path
 import nbclient
 import nbformat
 
+from tinyseg.io.storage import atomic_write
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 CELL_TIMEOUT_S = 600
@@ -51,13 +53,6 @@ def image_bytes(nb: nbformat.NotebookNode) -> int:
                for mime, data in out.get("data", {}).items() if mime.startswith("image/"))
 
 
-def write_atomically(nb: nbformat.NotebookNode, path: Path) -> None:
-    """Write ``nb`` to ``path`` through a temporary file in the same folder, then rename it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all of notebooks/)")
@@ -82,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.name:32s} FAILED, left as it was:\n{str(err)[-2000:]}")
             failed.append(path.name)
             continue
-        write_atomically(nb, path)
+        atomic_write(path, lambda tmp: nbformat.write(nb, tmp))  # never half a notebook
         times[path.name] = round(seconds, 1)
         size = path.stat().st_size
         print(f"{path.name:32s} {seconds:6.1f} s   {size / 2**20:5.2f} MiB stored ({image_bytes(nb) / 2**20:.2f} MiB of figures)")
