@@ -142,3 +142,98 @@ def test_tf32_needs_the_cupy_backend_and_sets_cupys_switch(tmp_path, capsys, mon
     assert os.environ["CUPY_TF32"] == "1"
     tinyseg.backend.allow_tf32(False)
     assert os.environ["CUPY_TF32"] == "0"
+
+
+def test_the_last_fine_iters_steps_train_and_validate_at_fine_size_and_resume_across_the_switch(
+    tmp_path, monkeypatch
+):
+    args = [*TINY, "--iters", "5", "--fine-iters", "2", "--fine-size", "32x48", "--val-every", "2", "--lr", "0.05"]
+    shapes, rates, step = [], [], training.loop.train_step
+
+    def recording_step(model, optimizer, images, labels, **kwargs):
+        shapes.append((tuple(images.shape[2:]), tuple(labels.shape[1:])))
+        rates.append((optimizer.lr, len(optimizer.state)))  # the rate, and whether momentum is held
+        return step(model, optimizer, images, labels, **kwargs)
+
+    monkeypatch.setattr(training.loop, "train_step", recording_step)
+    whole = tmp_path / "whole"
+    assert train_cmd.main([*args, "--out", str(whole)]) == 0
+    assert shapes == [((24, 32), (24, 32))] * 3 + [((32, 48), (32, 48))] * 2  # labels follow the images
+    held = rates[1][1]  # parameters with a momentum buffer after the first step
+    assert held > 0 and rates == [(0.05, 0), (0.05, held), (0.05, held), (0.005, 0), (0.005, held)]
+    assert checkpoint.read(whole / "last.npz").input_size == (32, 48)  # what evaluate and predict run it at
+    config = json.loads((whole / "config.json").read_text())
+    assert (config["fine_iters"], config["fine_size"]) == (2, [32, 48])
+
+    # stopped at step 2, before the switch, and resumed: the same losses, the same batch sizes
+    part, scheduler_step = tmp_path / "part", optim.LRScheduler.step
+
+    def step_then_ctrl_c(self):
+        scheduler_step(self)
+        if self.last_epoch == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(optim.LRScheduler, "step", step_then_ctrl_c)
+    shapes.clear()
+    assert train_cmd.main([*args, "--out", str(part)]) == 130
+    assert checkpoint.read(part / "last.npz").input_size == (24, 32)  # stopped before the switch
+    monkeypatch.setattr(optim.LRScheduler, "step", scheduler_step)
+    assert train_cmd.main(["--resume", str(part / "last.npz")]) == 0
+    assert shapes == [((24, 32), (24, 32))] * 3 + [((32, 48), (32, 48))] * 2
+    assert _losses(part) == _losses(whole)
+
+    # a model saved without its optimiser, at the switch, is fine-tuned as the whole run was
+    whole_config = checkpoint.read(whole / "last.npz").config
+    assert train_cmd.main([*args, "--iters", "3", "--fine-iters", "0", "--out", str(tmp_path / "first")]) == 0
+    first = checkpoint.read(tmp_path / "first" / "last.npz")
+    model = first.build_model()
+    bare = tmp_path / "bare.npz"
+    checkpoint.save_checkpoint(bare, model, meta={"step": 3, "config": whole_config})
+    assert train_cmd.main(["--resume", str(bare), "--out", str(tmp_path / "tuned")]) == 0
+    assert _losses(tmp_path / "tuned")[-2:] == _losses(whole)[-2:]
+
+
+def test_a_full_size_finish_runs_at_each_images_own_size_and_evaluate_follows(tmp_path):
+    root = _camvid(tmp_path, n=3)
+    run = tmp_path / "run"
+    assert train_cmd.main(["--data", str(root), "--size", "16x16", "--iters", "2", "--fine-iters", "1",
+                           "--batch-size", "2", "--workers", "0", "--out", str(run)]) == 0
+    assert checkpoint.read(run / "last.npz").input_size is None  # the images' own 32x48
+    path = tmp_path / "val.json"
+    assert evaluate_cmd.main(["--checkpoint", str(run / "last.npz"), "--data", str(root), "--json", str(path),
+                              "--workers", "0"]) == 0
+    result = json.loads(path.read_text())
+    assert result["input_size"] == [32, 48] == result["label_size"]
+
+
+def test_a_recipes_full_size_finish_keeps_its_share_of_a_shorter_run(monkeypatch):
+    monkeypatch.setitem(RECIPES, "camvid-cpu", RECIPES["camvid-cpu"] | {"iters": 1900, "fine_iters": 400})
+    assert TrainConfig.from_recipe("camvid-cpu", data="x").fine_iters == 400
+    assert TrainConfig.from_recipe("camvid-cpu", data="x", iters=190).fine_iters == 40
+    short = TrainConfig.from_recipe("camvid-cpu", data="x", iters=2)
+    assert (short.fine_iters, short.warmup_iters) == (0, 1)  # rounded down; the warm-up cut to fit
+    assert TrainConfig.from_recipe("camvid-cpu", data="x", iters=60).warmup_iters == 47  # below 60 - 12
+    assert TrainConfig.from_recipe("camvid-cpu", data="x", iters=190, fine_iters=5).fine_iters == 5  # given wins
+    assert TrainConfig.from_recipe("camvid-cpu", data="x", epochs=1.0).fine_iters == 400  # checked by fit
+    sized = TrainConfig.from_recipe(iters=10, fine_iters=3, fine_size=(48, 64))
+    assert TrainConfig.from_dict(json.loads(json.dumps(sized.to_dict()))) == sized
+    assert [sized.size_at(s, 10) for s in (1, 7, 8, 10)] == [(96, 128), (96, 128), (48, 64), (48, 64)]
+    with pytest.raises(ConfigError, match=r"^fine_iters must be below iters \(10\), got 10$"):
+        TrainConfig.from_recipe(iters=10, fine_iters=10).check()
+    with pytest.raises(ConfigError, match=r"^warmup_iters must be below iters \(10\) - fine_iters \(3\), got 7$"):
+        TrainConfig.from_recipe(iters=10, fine_iters=3, warmup_iters=7).check()
+    assert TrainConfig.from_recipe(iters=10, fine_iters=3).fine_rate == pytest.approx(0.01)  # a tenth of lr
+    with pytest.raises(ConfigError, match=r"^fine_iters must be at least 0, got -1$"):
+        TrainConfig.from_recipe(fine_iters=-1).check()
+
+
+def test_fit_needs_the_fine_loaders_and_a_run_long_enough_for_them():
+    train_set = tinyseg.data.SyntheticScenes(4, size=(24, 32), seed=0)
+    config = TrainConfig.from_recipe(epochs=1.0, batch_size=2, workers=0, fine_iters=3)
+    loaders = training.make_loaders(config, train_set, train_set)
+    model = tinyseg.models.create("segnet_basic", num_classes=len(train_set.classes))
+    optimizer = training.build_optimizer(config, model)
+    with pytest.raises(ConfigError, match="fine_iters must be below the run's 2 steps, got 3"):
+        training.fit(model, optimizer, *loaders, config, classes=train_set.classes, fine_loaders=loaders)
+    with pytest.raises(ValueError, match="pass fine_loaders"):
+        training.fit(model, optimizer, *loaders, config.replace(fine_iters=1), classes=train_set.classes)

@@ -54,6 +54,7 @@ def read_config(args: argparse.Namespace) -> tuple[TrainConfig, checkpoint.Check
         config = TrainConfig.from_dict(resume.config).replace(**typed)
     config.check()
     cli.check_size(config.size, config.model)
+    cli.check_size(config.fine_size, config.model, "--fine-size")
     check_exists("--data", None if config.data is None else Path(config.data), folder=True)
     check_exists("--classes", None if config.classes is None else Path(config.classes), folder=False)
     return config, resume
@@ -77,7 +78,7 @@ def train(args: argparse.Namespace) -> int:
     )
     val_set = open_split(data, "val", size=size, seed=seed, skip_bad=skip_bad, classes=train_set.classes)
     classes = train_set.classes
-    if size is None:  # each image as it is: a batch needs them all of one size
+    if size is None or (config.fine_iters and config.fine_size is None):  # images as they are: one size a batch
         check_same_size(train_set, "train")
         check_same_size(val_set, "val")
     cli.describe_data(config.data, classes, train=train_set, val=val_set, weights=config.class_weights)
@@ -90,6 +91,7 @@ def train(args: argparse.Namespace) -> int:
     tsrandom.manual_seed(config.seed)
     model = models.create(config.model, num_classes=len(classes))
     train_loader, val_loader = make_loaders(config, train_set, val_set)
+    fine_loaders = make_loaders(config, train_set, val_set, fine=True) if config.fine_iters else None
     if len(train_loader) == 0:
         raise CLIError(f"the training set has {len(train_set)} images, fewer than one batch of {config.batch_size}")
     if resume is not None:
@@ -108,6 +110,7 @@ def train(args: argparse.Namespace) -> int:
             out=out,
             resume=resume,
             callbacks=callbacks,
+            fine_loaders=fine_loaders,
         )
     except TrainingDiverged as exc:
         print(f"tinyseg.train: error: {exc}. Try a lower --lr.", file=sys.stderr)

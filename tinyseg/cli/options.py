@@ -140,7 +140,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         if kind == "bool":  # --no-X only where a recipe can turn X on
             recipe_sets = any(field.name in recipe for recipe in RECIPES.values())
             kwargs["action"] = argparse.BooleanOptionalAction if recipe_sets else "store_true"
-        elif field.name == "size":
+        elif field.name in ("size", "fine_size"):
             kwargs["type"] = parse_size
         elif kind.startswith(("int", "float")):
             kwargs["type"] = int if kind.startswith("int") else float

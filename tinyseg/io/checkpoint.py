@@ -14,7 +14,7 @@ Inside the file (``numpy.load`` opens it, no pickles):
     optimizer        JSON of ``optimizer.state_dict()``, its arrays stored as optimizer/<n>
     meta             JSON: format, tinyseg version, model name and kwargs, backend, dtype,
                      optimiser type, and every key of the caller's ``meta`` (tinyseg.train adds
-                     step, best_miou, classes and config: one key per fact)
+                     step, best_miou, input_size, classes and config: one key per fact)
 
 A save writes a temporary file next to the target and renames it over the target
 (``os.replace``, atomic on POSIX and Windows), so an interrupted save leaves the previous
@@ -199,8 +199,10 @@ class Checkpoint:
 
     @property
     def input_size(self) -> tuple[int, int] | None:
-        """(H, W) the model was trained at (the run's ``size``), or None (each image at its own size)."""
-        size = self.config.get("size")
+        """(H, W) the model was trained at last, or None (each image at its own size): the saver's
+        ``meta["input_size"]`` (tinyseg.train's: ``fine_size`` once the run reached its
+        ``fine_iters``), else the run's ``size``."""
+        size = self.meta["input_size"] if "input_size" in self.meta else self.config.get("size")
         return (int(size[0]), int(size[1])) if size else None
 
     @property

@@ -37,10 +37,14 @@ def make_transforms(size: tuple[int, int] | None, augment: bool = False, ignore_
     return T.Compose(steps)
 
 
-def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[DataLoader, DataLoader]:
+def make_loaders(
+    config: TrainConfig, train_set: Any, val_set: Any, *, fine: bool = False
+) -> tuple[DataLoader, DataLoader]:
     """The run's two loaders: shuffled, augmented training batches of ``config.size``, and
     validation batches seen as ``evaluate`` sees them (images at ``config.size``, labels at their own;
-    one image a batch when the validation images differ in size)."""
+    one image a batch when the validation images differ in size). ``fine``: the same at
+    ``config.fine_size``, for the run's last ``fine_iters`` steps."""
+    size = config.fine_size if fine else config.size
     ignore = train_set.classes.ignore_index
     train = DataLoader(
         train_set,
@@ -48,11 +52,11 @@ def make_loaders(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Dat
         shuffle=True,
         seed=config.seed,
         workers=config.workers,
-        transforms=make_transforms(config.size, config.augment, ignore),
+        transforms=make_transforms(size, config.augment, ignore),
         drop_last=True,
     )
     val_batch = 1 if sizes_differ(val_set) else config.batch_size  # labels of several sizes: one at a time
-    val = DataLoader(ModelInputs(val_set, config.size), val_batch, shuffle=False, workers=config.workers)
+    val = DataLoader(ModelInputs(val_set, size), val_batch, shuffle=False, workers=config.workers)
     return train, val
 
 

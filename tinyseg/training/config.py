@@ -37,6 +37,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         batch_size=4,
         lr=0.1,
         size=None,
+        fine_iters=0,
         val_every=500,
         augment=False,
         lr_schedule="constant",
@@ -48,6 +49,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         batch_size=4,
         lr=0.1,
         size=(180, 240),
+        fine_iters=0,
         val_every=250,
         augment=True,
         lr_schedule="poly",
@@ -59,6 +61,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         batch_size=4,
         lr=0.1,
         size=(96, 128),
+        fine_iters=0,
         val_every=100,
         augment=False,
         lr_schedule="constant",
@@ -111,9 +114,12 @@ class TrainConfig:
     The run is ``iters`` steps (or ``epochs`` passes over the training set, when set instead) of
     ``batch_size`` images resized to ``size`` (H, W) (None: as they are), optimised by
     ``optimizer`` at rate ``lr`` following ``lr_schedule`` after ``warmup_iters`` steps of linear
-    warm-up; the loss is cross-entropy with ``class_weights`` averaged as ``loss_norm`` says, and
-    the model is validated every ``val_every`` steps. ``data``: a folder data set or the CamVid
-    root, None for ``synthetic`` procedurally drawn scenes.
+    warm-up. The last ``fine_iters`` of the steps are a fine-tune at ``fine_size`` (None: as the
+    images are): the optimiser's state is cleared and ``lr_schedule`` restarts at ``fine_lr``
+    (None: ``lr / 10``) over those steps, the first schedule having run to its end. The loss is
+    cross-entropy with ``class_weights`` averaged as ``loss_norm`` says, and the model is
+    validated every ``val_every`` steps. ``data``: a folder data set or the CamVid root, None for
+    ``synthetic`` procedurally drawn scenes.
     """
 
     # Each field's help is what `python -m tinyseg.train --help` shows for its option (--field-name).
@@ -138,6 +144,9 @@ class TrainConfig:
     loss_norm: str = _field("caffe", "divide the loss by the counted pixels (caffe, default) or their weights (torch)")
     augment: bool = _field(False, "random flips, scale-and-crop, colour jitter (recipe's)")
     size: tuple[int, int] | None = _field((96, 128), "resize images to HxW (recipe's: 96x128, 180x240 camvid-cpu)")
+    fine_iters: int = _field(0, "end with N steps at --fine-size, the rate restarted at --fine-lr (default 0)")
+    fine_size: tuple[int, int] | None = _field(None, "HxW of the last --fine-iters steps (default: each image's own)")
+    fine_lr: float | None = _field(None, "the rate the last --fine-iters steps restart at (default: --lr / 10)")
     val_every: int = _field(100, "validate every N steps (recipe's)")
     log_every: int = _field(10, "read the loss back from the device every N steps (default 10)")
     workers: int = _field(2, "background threads decoding images (default 2)")
@@ -150,7 +159,8 @@ class TrainConfig:
         """The recipe's settings with ``overrides`` on top (None values are ignored, as "not given").
 
         recipe None: "synthetic" without ``data``, "camvid" with it. ``iters`` or ``epochs`` given
-        replaces the recipe's length; ``lr`` left out is the recipe's with SGD, 1e-3 with Adam.
+        replaces the recipe's length, and ``iters`` keeps the recipe's share of ``fine_iters``
+        (rounded down); ``lr`` left out is the recipe's with SGD, 1e-3 with Adam.
         """
         given = {k: v for k, v in overrides.items() if v is not None}
         unknown = sorted(set(given) - {f.name for f in dataclasses.fields(cls)})
@@ -166,9 +176,13 @@ class TrainConfig:
             settings["iters"] = None
         if given.get("optimizer") == "adam":
             settings["lr"] = 1e-3
-        # the recipe's warm-up is shortened to fit a shorter run; a warm-up given is checked instead
+        # a shorter run keeps the recipe's share of fine-tuning steps, and its warm-up is cut to fit
+        # what is left before them; what is given is checked instead
+        if "fine_iters" not in given and given.get("iters") is not None:
+            settings["fine_iters"] = settings["fine_iters"] * given["iters"] // settings["iters"]
         if "warmup_iters" not in given and given.get("iters") is not None:
-            settings["warmup_iters"] = min(settings["warmup_iters"], given["iters"] - 1)
+            first = given["iters"] - given.get("fine_iters", settings["fine_iters"])
+            settings["warmup_iters"] = max(0, min(settings["warmup_iters"], first - 1))
         return cls(recipe=name, **(settings | given))
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -184,10 +198,21 @@ class TrainConfig:
         """The run's length in steps: ``iters``, or ``epochs`` passes of ``batches_per_epoch``."""
         return self.iters if self.iters is not None else math.ceil((self.epochs or 0) * batches_per_epoch)
 
+    def size_at(self, step: int, total: int) -> tuple[int, int] | None:
+        """The input size (H, W) of step ``step`` (1 for the first) of a run of ``total`` steps:
+        ``fine_size`` for the last ``fine_iters`` steps, ``size`` before them (None: as they are)."""
+        return self.fine_size if step > total - self.fine_iters else self.size
+
+    @property
+    def fine_rate(self) -> float:
+        """The rate the fine-tuning steps restart at: ``fine_lr``, or a tenth of ``lr``."""
+        return self.fine_lr if self.fine_lr is not None else self.lr / 10
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (size as a list)."""
         out = dataclasses.asdict(self)
         out["size"] = list(self.size) if self.size else None
+        out["fine_size"] = list(self.fine_size) if self.fine_size else None
         return out
 
     @classmethod
@@ -195,8 +220,9 @@ class TrainConfig:
         """Back from :meth:`to_dict` (a checkpoint's ``meta["config"]``)."""
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in values.items() if k in names}
-        if values.get("size") is not None:
-            values["size"] = tuple(values["size"])
+        for name in ("size", "fine_size"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
         return cls(**values)
 
     def check(self) -> None:
@@ -205,17 +231,21 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         check_range("lr", self.lr, low=0, low_ok=False)
+        check_range("fine_lr", self.fine_lr, low=0, low_ok=False)
         check_range("momentum", self.momentum, low=0, high=1)
         check_range("weight_decay", self.weight_decay, low=0)
         check_range("epochs", self.epochs, low=0, low_ok=False)
         for name in ("iters", "batch_size", "val_every", "log_every", "synthetic"):
             check_range(name, getattr(self, name), low=1)
-        for name in ("workers", "warmup_iters", "seed"):
+        for name in ("workers", "warmup_iters", "fine_iters", "seed"):
             check_range(name, getattr(self, name), low=0)
         if (self.iters is None) == (self.epochs is None):
             raise ConfigError("iters", "or {epochs}: give exactly one of the two")
-        if self.iters is not None and self.warmup_iters >= self.iters:
-            raise ConfigError("warmup_iters", f"must be below {{iters}} ({self.iters}), got {self.warmup_iters}")
+        if self.iters is not None and self.fine_iters >= self.iters:
+            raise ConfigError("fine_iters", f"must be below {{iters}} ({self.iters}), got {self.fine_iters}")
+        if self.iters is not None and self.warmup_iters >= self.iters - self.fine_iters:
+            first = f"{{iters}} ({self.iters})" + (f" - {{fine_iters}} ({self.fine_iters})" if self.fine_iters else "")
+            raise ConfigError("warmup_iters", f"must be below {first}, got {self.warmup_iters}")
         if self.data is None and self.synthetic < self.batch_size:
             raise ConfigError(
                 "synthetic",

@@ -35,7 +35,7 @@ from ..engine.tensor import as_tensor
 from ..functional import cross_entropy
 from ..io import checkpoint
 from ..io.storage import atomic_write, write_json
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .evaluation import evaluate
 
 __all__ = ["train_step", "fit", "Callback", "FitResult", "TrainingDiverged"]
@@ -146,10 +146,12 @@ class _RunFiles:
             return []
         return [r for r in map(json.loads, log.read_text().splitlines()) if r["iter"] <= start]
 
-    def save(self, name: str, step: int, best_miou: float) -> Path | None:
+    def save(self, name: str, step: int, best_miou: float, input_size: tuple[int, int] | None) -> Path | None:
+        """Write checkpoint ``name``; ``input_size``: the size the model trained at last (None: as the images are)."""
         if self.out is None:
             return None
-        meta = {"step": step, "best_miou": best_miou, **self.meta}
+        size = None if input_size is None else list(input_size)
+        meta = {"step": step, "best_miou": best_miou, "input_size": size, **self.meta}
         return checkpoint.save_checkpoint(self.out / name, self.model, self.optimizer, meta=meta)
 
     def write_history(self, history: list[dict[str, Any]]) -> None:
@@ -174,6 +176,7 @@ def fit(
     out: Path | None = None,
     resume: checkpoint.Checkpoint | None = None,
     callbacks: Sequence[Callback] = (),
+    fine_loaders: tuple[DataLoader, DataLoader] | None = None,
 ) -> FitResult:
     """Train ``model`` for the run ``config`` describes, validating on ``val_loader``.
 
@@ -181,33 +184,62 @@ def fit(
     weight: (K,) class weights or None; out: the run's folder (best.npz, last.npz, metrics.jsonl,
     config.json), None to write nothing; resume: a checkpoint of this run (its weights, optimiser,
     step and best score are restored, and the data order and dropout masks continue exactly).
-    Raises TrainingDiverged on a non-finite loss; returns early, ``interrupted``, after Ctrl-C.
+    fine_loaders: the (train, val) loaders of the last ``config.fine_iters`` steps, the same
+    images at ``config.fine_size`` (``make_loaders(..., fine=True)``). At the switch the data order
+    carries on, the optimiser's state is cleared and the schedule restarts at ``config.fine_rate``
+    (so a run resumed at the switch needs only the weights: a model released without its
+    optimiser can be fine-tuned). Raises TrainingDiverged on a non-finite loss; returns early,
+    ``interrupted``, after Ctrl-C.
     """
     files = _RunFiles(out, model, optimizer, config, classes)
     total, per_epoch = config.total_iters(len(train_loader)), len(train_loader)
     if per_epoch == 0:
         raise ValueError(f"fit: the training loader gives no batch of {config.batch_size}")
+    if config.fine_iters >= total:
+        raise ConfigError("fine_iters", f"must be below the run's {total} steps, got {config.fine_iters}")
+    if config.fine_iters and fine_loaders is None:
+        raise ValueError(f"fit: config.fine_iters is {config.fine_iters}; pass fine_loaders, its (train, val) loaders")
+    switch = total - config.fine_iters  # steps after this one train (and validate) at fine_size
+
+    def loaders(step: int) -> tuple[DataLoader, DataLoader]:
+        """The (train, val) loaders of step ``step`` (1 for the first)."""
+        return fine_loaders if step > switch and fine_loaders is not None else (train_loader, val_loader)
+
+    def schedule(step: int) -> optim.LRScheduler:
+        """The rate from step ``step`` on: the first schedule over ``switch`` steps, then the fine-tune's."""
+        if step < switch:
+            optimizer.lr = config.lr  # the base rate (a resumed optimiser holds the last scheduled one)
+            return optim.make_scheduler(optimizer, config.lr_schedule, switch, config.warmup_iters, step)
+        optimizer.lr = config.fine_rate
+        return optim.make_scheduler(optimizer, config.lr_schedule, config.fine_iters, 0, step - switch)
+
     step, best, history = 0, -1.0, []
     if resume is not None:
-        resume.load_into(model, optimizer)
         step, best = int(resume.meta["step"]), float(resume.meta.get("best_miou", -1.0))
+        at_switch = config.fine_iters > 0 and step == switch  # the switch clears the optimiser: weights only
+        resume.load_into(model, None if at_switch else optimizer)
         history = files.history(step)
-    optimizer.lr = config.lr  # the base rate (a resumed optimiser holds the last scheduled one)
-    scheduler = optim.make_scheduler(optimizer, config.lr_schedule, total, config.warmup_iters, step)
+    scheduler = schedule(step)
     weight = None if weight is None else backend.to_device(np.asarray(weight, dtype=np.float32))
     for cb in callbacks:
         cb.on_fit_start(step, total)
     result = FitResult(step, best, history)
     pending: list[Any] = []  # losses still on the device, read every log_every steps
-    batches = train_loader.iter_from(step // per_epoch, step % per_epoch)
+    loader: DataLoader | None = None
     model.train()
     try:
         with _StopFlag() as stop:
             while step < total:
+                if loaders(step + 1)[0] is not loader:  # the first step, and the switch to fine_size: same order
+                    loader = loaders(step + 1)[0]
+                    batches = loader.iter_from(step // per_epoch, step % per_epoch)
+                    if step == switch:  # the fine-tune starts afresh: no momentum, its own schedule
+                        optimizer.state.clear()
+                        scheduler = schedule(step)
                 try:
                     images, labels = next(batches)
                 except StopIteration:
-                    batches = train_loader.iter_from(step // per_epoch, 0)
+                    batches = loader.iter_from(step // per_epoch, 0)
                     continue
                 with tsrandom.fork_rng([config.seed, step]):  # this step's dropout masks: a resume redraws them
                     pending.append(
@@ -233,19 +265,20 @@ def fit(
                         raise TrainingDiverged(step, losses[-1], files.last())
                     for cb in callbacks:
                         cb.on_steps(step, losses)
+                size = config.size_at(step, total)
                 if validate:
-                    scores = evaluate(model, val_loader, len(classes), classes.ignore_index, keep=4)
+                    scores = evaluate(model, loaders(step)[1], len(classes), classes.ignore_index, keep=4)
                     history.append({"iter": step, **{k: scores[k] for k in ("global_acc", "class_acc", "miou")}})
                     if scores["miou"] > best:
                         best = scores["miou"]
-                        files.save("best.npz", step, best)
-                    files.save("last.npz", step, best)
+                        files.save("best.npz", step, best, size)
+                    files.save("last.npz", step, best, size)
                     files.write_history(history)
                     result.scores = scores
                     for cb in callbacks:
                         cb.on_validation(step, scores, history)
                 if stop.requested and step < total:
-                    files.save("last.npz", step, best)
+                    files.save("last.npz", step, best, size)
                     files.write_history(history)
                     result.interrupted = True
                     break
