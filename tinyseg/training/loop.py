@@ -206,10 +206,13 @@ def fit(
         return fine_loaders if step > switch and fine_loaders is not None else (train_loader, val_loader)
 
     def schedule(step: int) -> optim.LRScheduler:
-        """The rate from step ``step`` on: the first schedule over ``switch`` steps, then the fine-tune's."""
+        """The rate from step ``step`` on: the first schedule over ``switch`` steps, then the fine-tune's,
+        which starts afresh (no momentum) at the switch."""
         if step < switch:
             optimizer.lr = config.lr  # the base rate (a resumed optimiser holds the last scheduled one)
             return optim.make_scheduler(optimizer, config.lr_schedule, switch, config.warmup_iters, step)
+        if step == switch:
+            optimizer.state.clear()
         optimizer.lr = config.fine_rate
         return optim.make_scheduler(optimizer, config.lr_schedule, config.fine_iters, 0, step - switch)
 
@@ -219,7 +222,6 @@ def fit(
         at_switch = config.fine_iters > 0 and step == switch  # the switch clears the optimiser: weights only
         resume.load_into(model, None if at_switch else optimizer)
         history = files.history(step)
-    scheduler = schedule(step)
     weight = None if weight is None else backend.to_device(np.asarray(weight, dtype=np.float32))
     for cb in callbacks:
         cb.on_fit_start(step, total)
@@ -230,12 +232,10 @@ def fit(
     try:
         with _StopFlag() as stop:
             while step < total:
-                if loaders(step + 1)[0] is not loader:  # the first step, and the switch to fine_size: same order
+                if loaders(step + 1)[0] is not loader:  # the first step, and the switch to fine_size
                     loader = loaders(step + 1)[0]
-                    batches = loader.iter_from(step // per_epoch, step % per_epoch)
-                    if step == switch:  # the fine-tune starts afresh: no momentum, its own schedule
-                        optimizer.state.clear()
-                        scheduler = schedule(step)
+                    batches = loader.iter_from(step // per_epoch, step % per_epoch)  # the order carries on
+                    scheduler = schedule(step)
                 try:
                     images, labels = next(batches)
                 except StopIteration:
